@@ -1,0 +1,92 @@
+"""The extractive generator: no LLM, just the context sentences that best match the question.
+
+Each sentence of each context is scored by how much of the question it covers:
+
+    score(s) = sum_{t in Q ∩ S} idf(t) / sum_{t in Q} idf(t)
+
+with Q, S the analyzed terms (stemmed, stopwords removed) of the question and sentence and
+idf estimated over the given contexts' sentences (so a term every sentence has counts
+little). The best `max_sentences` are returned in reading order (context rank, then
+position), each followed by its context's `[n]`. When no sentence reaches `min_overlap`
+the generator abstains. It is deterministic, fast, and the fallback when an LLM fails.
+Left out on purpose: paraphrasing, fusing facts across sentences; that is the LLM's job.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ingest.chunkers.sentences import sentence_spans
+from rag.config import AnalyzerParams, ExtractiveParams
+from rag.generators.base import NOT_COVERED
+from rag.retrievers.analyzer import Analyzer
+from rag.types import Answer, Citation, ScoredChunk
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    n: int  # the context's number, as cited
+    position: int  # character offset inside the chunk
+    text: str
+    terms: frozenset[str]
+
+
+def coverage_score(query: set[str], sentence: frozenset[str], idf: dict[str, float]) -> float:
+    """idf-weighted share of the query's terms that the sentence contains, in [0, 1]."""
+    total = sum(idf.get(t, 0.0) for t in query)
+    if total == 0:
+        return 0.0
+    return sum(idf.get(t, 0.0) for t in query & sentence) / total
+
+
+def sentence_idf(sentences: Sequence[_Sentence]) -> dict[str, float]:
+    """Smoothed idf over the candidate sentences: log(1 + N / df)."""
+    df: dict[str, int] = {}
+    for sentence in sentences:
+        for term in sentence.terms:
+            df[term] = df.get(term, 0) + 1
+    n = max(len(sentences), 1)
+    return {t: math.log(1.0 + n / d) for t, d in df.items()}
+
+
+class ExtractiveGenerator:
+    def __init__(self, params: ExtractiveParams) -> None:
+        self.params = params
+        self.analyzer = Analyzer(AnalyzerParams())
+
+    def generate(self, query: str, contexts: Sequence[ScoredChunk]) -> Answer:
+        sentences = self._sentences(contexts)
+        query_terms = set(self.analyzer.tokens(query))
+        idf = sentence_idf(sentences)
+        scored = sorted(
+            ((coverage_score(query_terms, s.terms, idf), s) for s in sentences),
+            key=lambda pair: (-pair[0], pair[1].n, pair[1].position),
+        )
+        chosen = [(score, s) for score, s in scored[: self.params.max_sentences] if score > 0]
+        best = chosen[0][0] if chosen else 0.0
+        details = {
+            "method": "extractive",
+            "best_coverage": round(best, 4),
+            "selected": [{"n": s.n, "score": round(sc, 4), "sentence": s.text} for sc, s in chosen],
+        }
+        if best < self.params.min_overlap:
+            return Answer(NOT_COVERED, abstained=True, details={**details, "abstain": "low"})
+        chosen.sort(key=lambda pair: (pair[1].n, pair[1].position))
+        text = " ".join(f"{s.text} [{s.n}]" for _, s in chosen)
+        cited = sorted({s.n for _, s in chosen})
+        citations = tuple(Citation(n, contexts[n - 1].chunk) for n in cited)
+        return Answer(text, citations, details=details)
+
+    def _sentences(self, contexts: Sequence[ScoredChunk]) -> list[_Sentence]:
+        out = []
+        for n, context in enumerate(contexts, start=1):
+            text = context.chunk.text
+            for start, end in sentence_spans(text):
+                sentence = " ".join(text[start:end].split())
+                if sentence.startswith("#") or len(sentence) < 20:
+                    continue  # headings and fragments are not answers
+                terms = frozenset(self.analyzer.tokens(sentence))
+                out.append(_Sentence(n, start, sentence, terms))
+        return out
