@@ -83,7 +83,8 @@ def build_index(
     target = config.resolved_index_dir
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_builds(target)
-    version = target.parent / f".{target.name}.{time.strftime('%Y%m%dT%H%M%S')}.{os.getpid()}"
+    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
+    version = target.parent / f".{target.name}.{stamp}.{os.getpid()}"
     building = version.with_name(version.name + ".building")
     building.mkdir()
     _write_chunks(building / "chunks.jsonl", chunks)

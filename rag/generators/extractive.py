@@ -15,6 +15,7 @@ Left out on purpose: paraphrasing, fusing facts across sentences; that is the LL
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,6 +52,16 @@ def sentence_idf(sentences: Sequence[_Sentence]) -> dict[str, float]:
     return {t: math.log(1.0 + n / d) for t, d in df.items()}
 
 
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+
+
+def plain(markdown: str) -> str:
+    """A sentence as prose: list markers, emphasis and code ticks removed, spaces folded."""
+    text = _LIST_MARKER.sub("", markdown)
+    text = text.replace("**", "").replace("__", "").replace("`", "")
+    return " ".join(text.split())
+
+
 class ExtractiveGenerator:
     def __init__(self, params: ExtractiveParams) -> None:
         self.params = params
@@ -84,9 +95,9 @@ class ExtractiveGenerator:
         for n, context in enumerate(contexts, start=1):
             text = context.chunk.text
             for start, end in sentence_spans(text):
-                sentence = " ".join(text[start:end].split())
-                if sentence.startswith("#") or len(sentence) < 20:
-                    continue  # headings and fragments are not answers
+                sentence = plain(text[start:end])
+                if text[start:end].lstrip().startswith(("#", "|")) or len(sentence.split()) < 6:
+                    continue  # headings, table rows and fragments are not answers
                 terms = frozenset(self.analyzer.tokens(sentence))
                 out.append(_Sentence(n, start, sentence, terms))
         return out

@@ -21,7 +21,7 @@ DOCS = {
 
 def _corpus(tmp_path: Path) -> Path:
     corpus = tmp_path / "corpus"
-    corpus.mkdir()
+    corpus.mkdir(exist_ok=True)
     for name, text in DOCS.items():
         (corpus / name).write_text(text)
     return corpus
