@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, cast, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -161,12 +161,16 @@ class QdrantParams(Params):
     api_key_env: str | None = Field(None, description="environment variable holding the key")
 
 
+def _bm25_and_dense() -> list[Any]:
+    return [BM25Params(), DenseParams()]
+
+
 class HybridParams(Params):
     """Two or more retrievers fused by a named pure function."""
 
     type: Literal["hybrid"] = "hybrid"
     retrievers: list[RetrieverConfig] = Field(
-        default_factory=lambda: [BM25Params(), DenseParams()], min_length=2
+        default_factory=lambda: _bm25_and_dense(), min_length=2
     )
     fusion: Literal["rrf", "weighted"] = "rrf"
     k: float = Field(60.0, gt=0, description="RRF constant (Cormack et al. 2009 use 60)")
@@ -369,7 +373,7 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
             return None
         annotation = field.annotation
         is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
-        model = annotation if is_model else None  # a union: the next part is its tag
+        model = cast(type[BaseModel], annotation) if is_model else None  # union: tag follows
     return model
 
 
