@@ -59,7 +59,7 @@ class MarkdownChunkerParams(_WindowParams):
     """One chunk per heading section; sections longer than `size` split recursively."""
 
     type: Literal["markdown"] = "markdown"
-    size: int = Field(400, ge=8, le=8192)
+    size: int = Field(256, ge=8, le=8192, description="MiniLM reads at most 256 tokens")
     max_level: int = Field(3, ge=1, le=6, description="deepest heading level that starts a chunk")
 
 
@@ -96,7 +96,7 @@ class SemanticChunkerParams(Params):
         85.0, gt=0, lt=100, description="break at distances above this percentile"
     )
     min_size: int = Field(40, ge=1, description="minimum chunk size in tokens")
-    max_size: int = Field(300, ge=8, description="maximum chunk size in tokens")
+    max_size: int = Field(256, ge=8, description="maximum chunk size in tokens")
     embedder: EmbedderParams = EmbedderParams()
 
 
@@ -263,6 +263,32 @@ GeneratorConfig = Annotated[
 ]
 
 
+# --------------------------------------------------------------------------- rewriters
+LLMConfig = Annotated[OpenAIParams | LocalLLMParams, Field(discriminator="type")]
+
+
+class HydeParams(Params):
+    """HyDE (Gao et al. 2022): retrieve with an LLM-written hypothetical answer passage."""
+
+    type: Literal["hyde"] = "hyde"
+    llm: LLMConfig = LocalLLMParams(max_tokens=128, temperature=0.7)
+    keep_query: bool = Field(True, description="also retrieve with the question, fuse by RRF")
+    k: float = Field(60.0, gt=0, description="RRF constant for fusing the result lists")
+
+
+class MultiQueryParams(Params):
+    """Multi-query: `n` LLM rewrites of the question, each retrieved, fused by RRF."""
+
+    type: Literal["multi_query"] = "multi_query"
+    llm: LLMConfig = LocalLLMParams(max_tokens=128, temperature=0.7)
+    n: int = Field(3, ge=1, le=10, description="how many rewrites to ask for")
+    keep_query: bool = Field(True, description="also retrieve with the question, fuse by RRF")
+    k: float = Field(60.0, gt=0, description="RRF constant for fusing the result lists")
+
+
+RewriterConfig = Annotated[HydeParams | MultiQueryParams, Field(discriminator="type")]
+
+
 # ---------------------------------------------------------------------------- pipeline
 class PipelineConfig(Params):
     """A whole pipeline: where the corpus is, and each stage's component."""
@@ -274,6 +300,7 @@ class PipelineConfig(Params):
     chunker: ChunkerConfig = MarkdownChunkerParams()
     retriever: RetrieverConfig = BM25Params()
     candidates: int = Field(20, ge=1, le=1000, description="how many chunks retrieval returns")
+    rewriter: RewriterConfig | None = None
     reranker: RerankerConfig | None = None
     top_k: int = Field(5, ge=1, le=100, description="how many chunks reach the generator")
     generator: GeneratorConfig = ExtractiveParams()
@@ -380,7 +407,7 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
 def _tag_models() -> dict[str, type[BaseModel]]:
     """Every component type name -> its parameter model, read off the unions above."""
     table: dict[str, type[BaseModel]] = {}
-    for union in (ChunkerConfig, RetrieverConfig, RerankerConfig, GeneratorConfig):
+    for union in (ChunkerConfig, RetrieverConfig, RerankerConfig, GeneratorConfig, RewriterConfig):
         members = get_args(get_args(union)[0])
         for member in members:
             table[member.model_fields["type"].default] = member
