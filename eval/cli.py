@@ -54,6 +54,69 @@ def build_gold(corpus: CorpusOpt = Path("corpus/handbook")) -> None:
     console.print(f"wrote {gold} gold questions to {GOLD_PATH} and {train} queries to {TRAIN_PATH}")
 
 
+@app.command()
+def run(
+    config: Annotated[Path, typer.Option("--config", "-c", help="pipeline config (YAML)")],
+    dataset: Annotated[Path, typer.Option("--dataset", help="question set (JSONL)")] = GOLD_PATH,
+    split: Annotated[str, typer.Option("--split", help="dev, test, or all")] = "test",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="run directory [runs/<name>-<split>]")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="first N only")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="override a config key: key.path=value")
+    ] = None,
+    similarity: Annotated[
+        bool, typer.Option(help="score answer similarity with MiniLM (loads the model)")
+    ] = True,
+) -> None:
+    """Run a pipeline over the question set into a run directory (resumable).
+
+    Writes config.yaml, rows.jsonl (one row per question) and summary.json / summary.md
+    (every metric's mean with a 95% bootstrap CI, n, NaN count and error count)."""
+    from eval.dataset import load_gold
+    from eval.run import MetricSettings, run_eval
+    from eval.summary import summary_table as metrics_table
+    from rag.cli import load
+
+    if split not in (*SPLITS, "all"):
+        raise DataError(f"unknown split {split!r}; choose one of: {', '.join(SPLITS)}, all")
+    cfg = load(config, set_)
+    questions = load_gold(dataset, None if split == "all" else split)[:limit]
+    out = output or Path("runs") / f"{cfg.name}-{split}"
+    settings = MetricSettings(similarity=similarity)
+    summary = run_eval(cfg, questions, out, settings=settings, dataset=f"{dataset} ({split})")
+    console.print(metrics_table(summary, f"{cfg.name} on {dataset} ({split})"))
+    run_info = summary["run"]
+    console.print(
+        f"wrote {out}/ (computed {run_info['computed']}, reused {run_info['reused']} rows)"
+    )
+
+
+@app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="run directory A (the baseline)")],
+    run_b: Annotated[Path, typer.Argument(help="run directory B")],
+    metric: Annotated[
+        str | None, typer.Option("--metric", help="ranks the questions [ndcg@10, else answer_f1]")
+    ] = None,
+    n: Annotated[int, typer.Option("--n", min=1, help="questions listed each way")] = 10,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write Markdown")] = None,
+) -> None:
+    """B − A per metric with paired 95% CIs and p-values; questions that got better/worse."""
+    from eval.compare import compare_runs
+    from eval.compare_report import comparison_markdown, metric_table, query_table
+
+    comparison = compare_runs(run_a, run_b, metric=metric, n_queries=n)
+    console.print(metric_table(comparison))
+    console.print(query_table(comparison, better=True))
+    console.print(query_table(comparison, better=False))
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(comparison_markdown(comparison))
+        console.print(f"wrote {output}")
+
+
 def summary_table(by_type_split: dict[tuple[str, str], int], by_track: dict[str, int]) -> Table:
     table = Table(title="gold set", title_justify="left")
     table.add_column("type")
