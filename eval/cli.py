@@ -69,12 +69,22 @@ def run(
     similarity: Annotated[
         bool, typer.Option(help="score answer similarity with MiniLM (loads the model)")
     ] = True,
+    judge: Annotated[
+        list[str] | None,
+        typer.Option("--judge", help="faithfulness judge(s): claims, ragas, none [claims]"),
+    ] = None,
+    judge_url: Annotated[
+        str | None, typer.Option("--judge-url", help="ragas judge LLM base URL [local SmolLM2]")
+    ] = None,
+    judge_model: Annotated[str, typer.Option("--judge-model", help="ragas judge model")] = "local",
 ) -> None:
     """Run a pipeline over the question set into a run directory (resumable).
 
     Writes config.yaml, rows.jsonl (one row per question) and summary.json / summary.md
     (every metric's mean with a 95% bootstrap CI, n, NaN count and error count)."""
     from eval.dataset import load_gold
+    from eval.judges import build_judges
+    from eval.judges.ragas_judge import RagasSettings
     from eval.run import MetricSettings, run_eval
     from eval.summary import summary_table as metrics_table
     from rag.cli import load
@@ -85,9 +95,14 @@ def run(
     questions = load_gold(dataset, None if split == "all" else split)[:limit]
     out = output or Path("runs") / f"{cfg.name}-{split}"
     settings = MetricSettings(similarity=similarity)
-    summary = run_eval(cfg, questions, out, settings=settings, dataset=f"{dataset} ({split})")
+    judges = build_judges(judge or ["claims"], RagasSettings(base_url=judge_url, model=judge_model))
+    summary = run_eval(
+        cfg, questions, out, judges=judges, settings=settings, dataset=f"{dataset} ({split})"
+    )
     console.print(metrics_table(summary, f"{cfg.name} on {dataset} ({split})"))
     run_info = summary["run"]
+    for name, counts in run_info.get("judge_counts", {}).items():
+        console.print(f"{name} calls (this invocation): {counts}")
     console.print(
         f"wrote {out}/ (computed {run_info['computed']}, reused {run_info['reused']} rows)"
     )

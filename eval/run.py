@@ -17,9 +17,9 @@ INTERFACE (stable; the sweep and the judge code build on it)
         never absent: retrieval metrics on unanswerable questions, answer metrics on
         unanswerable questions, abstention_correct on answerable ones, false_abstention
         on unanswerable ones (answer_similarity is absent only when settings.similarity
-        is off). Each judge adds one metric under its own name (the judge engineer
-        registers e.g. {"faithfulness": claim_judge}); contexts come from the trace's
-        "generate" stage.
+        is off). Each judge adds one metric under its own name (eval.judges.build_judges:
+        {"faithfulness": ClaimJudge()} by default); contexts come from the trace's
+        "generate" stage; NaN for an abstained answer (no claim to judge).
 
     make_row(question: GoldQuestion, answer: Answer | None, stages: Sequence[StageTrace],
              metrics: Mapping[str, float], error: str | None,
@@ -146,8 +146,9 @@ def score_query(
         contexts = [sc.chunk.text for sc in contexts_of(stages)]
         if not contexts and not answer.abstained:
             raise ValueError("judges need the generate stage's contexts; none in the trace")
-        for name, judge in judges.items():
-            metrics[name] = float(judge(question.question, answer.text, contexts))
+        for name, judge in judges.items():  # an abstention makes no claim to judge: NaN
+            q, text = question.question, answer.text
+            metrics[name] = math.nan if answer.abstained else float(judge(q, text, contexts))
     return metrics
 
 
@@ -208,6 +209,11 @@ def run_eval(
         "computed": len(todo),
         "reused": len(done & wanted),
     }
+    # Judges that count their own outcomes (ragas: scored / NaN / failed calls, this
+    # invocation only) report them beside the metrics' n and n_nan.
+    counts = {n: j.counts() for n, j in (judges or {}).items() if hasattr(j, "counts")}
+    if counts:
+        summary["run"]["judge_counts"] = counts
     (output / "summary.json").write_text(json.dumps(_json_safe(summary), indent=2) + "\n")
     title = f"Evaluation: {config.name}" + (f" on {dataset}" if dataset else "")
     (output / "summary.md").write_text(summary_markdown(summary, title))

@@ -19,9 +19,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from typer.exceptions import TyperException
 
 from eval import cli as eval_cli
+from eval import sweep_cli
 from rag import render
 from rag.config import PipelineConfig, load_config, parse_config
 from rag.errors import ConfigError, RagError
+from rag.generators import cli as llm_cli
 
 app = typer.Typer(
     help="handbook-rag: a RAG pipeline you can dissect, stage by stage.",
@@ -32,6 +34,9 @@ app = typer.Typer(
 console = Console()
 err = Console(stderr=True)
 app.add_typer(eval_cli.app, name="eval")
+app.add_typer(llm_cli.app, name="llm")
+app.command("sweep")(sweep_cli.sweep)
+app.command("report")(sweep_cli.report)
 
 DEFAULT_CONFIG = Path("configs/bm25.yaml")
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="pipeline config (YAML)")]
@@ -149,6 +154,35 @@ def show_config(
     console.print(f"[dim]index key {cfg.index_key()} · index dir {cfg.resolved_index_dir}[/]")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port")] = 8000,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Serve the HTTP API: POST /query, /retrieve, /docs, /metrics (FastAPI + uvicorn)."""
+    from service.app import run_server
+
+    run_server(host, port, config)
+
+
+@app.command("train-reranker")
+def train_reranker(
+    config: Annotated[Path, typer.Option("--config", "-c", help="training config (YAML)")] = Path(
+        "configs/train/reranker.yaml"
+    ),
+) -> None:
+    """Fine-tune the cross-encoder reranker and write it with its model card."""
+    from rag.rerankers.train import train_from_config
+
+    report = train_from_config(config, log=err.print)
+    best = report.best
+    console.print(
+        f"trained {report.steps} steps in {report.train_seconds / 60:.1f} min; dev nDCG@10 "
+        f"{best.get('ndcg@10', 0):.4f} (step {report.best_step}) -> {report.output_dir}"
+    )
+
+
 def main() -> None:
     """Entry point: user errors become one line and an exit code, never a traceback."""
     try:
@@ -170,3 +204,39 @@ def main() -> None:
 def _fail(line: str, code: int) -> None:
     err.print(line, markup=False, highlight=False, soft_wrap=True)
     sys.exit(code)
+
+
+@app.command("beir")
+def beir(
+    dataset: Annotated[
+        Path, typer.Option("--dataset", help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/")
+    ],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    split: Annotated[str, typer.Option("--split", help="qrels/<split>.tsv to evaluate")] = "test",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="write run.json + run.trec here")
+    ] = None,
+    set_: SetOpt = None,
+) -> None:
+    """Score the config's retriever on a BEIR dataset: nDCG@10, Recall@100, MRR@10, latency."""
+    from rich.table import Table
+
+    from eval.beir import run_beir
+
+    result = run_beir(dataset, load(config, set_), split, output)
+    m = result.metrics
+    title = f"{result.dataset} {split} · {result.config.name} ({int(m['queries'])} queries)"
+    table = Table(title=title)
+    for column in ("nDCG@10", "Recall@100", "MRR@10", "p50 ms", "p95 ms", "queries/s"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        *(f"{m[k]:.4f}" for k in ("ndcg@10", "recall@100", "mrr@10")),
+        *(f"{m[k]:.1f}" for k in ("latency_p50_ms", "latency_p95_ms", "queries_per_s")),
+    )
+    console.print(table)
+    fitted = "loaded from cache" if result.index_cached else f"fitted in {result.fit_seconds:.1f} s"
+    console.print(
+        f"[dim]index {result.index_dir or '(not cached)'}: {fitted}"
+        + (f" · run files in {output}" if output else "")
+        + "[/]"
+    )

@@ -289,6 +289,18 @@ class MultiQueryParams(Params):
 RewriterConfig = Annotated[HydeParams | MultiQueryParams, Field(discriminator="type")]
 
 
+# ---------------------------------------------------------------------------- security
+class SecurityParams(Params):
+    """The prompt-injection guard (rag/security): flags instruction-like text in the
+    question and in every retrieved chunk, and shows the flags in the trace."""
+
+    enabled: bool = Field(True, description="scan the question and the retrieved chunks")
+    drop_flagged: bool = Field(
+        True,
+        description="drop high-severity chunks before generation; false keeps them, quoted as data",
+    )
+
+
 # ---------------------------------------------------------------------------- pipeline
 class PipelineConfig(Params):
     """A whole pipeline: where the corpus is, and each stage's component."""
@@ -304,6 +316,7 @@ class PipelineConfig(Params):
     reranker: RerankerConfig | None = None
     top_k: int = Field(5, ge=1, le=100, description="how many chunks reach the generator")
     generator: GeneratorConfig = ExtractiveParams()
+    security: SecurityParams = SecurityParams()
 
     @property
     def resolved_index_dir(self) -> Path:

@@ -18,6 +18,7 @@ from rag.errors import ConfigError
 from rag.generators.base import Generator
 from rag.rerankers.base import Reranker
 from rag.retrievers.base import Retriever
+from rag.rewriters.base import Rewriter
 
 T = TypeVar("T")
 
@@ -146,6 +147,25 @@ GENERATORS: dict[str, Entry[Generator]] = {
 }
 
 
+# --------------------------------------------------------------------------- rewriters
+def _hyde(p: c.HydeParams) -> Rewriter:
+    from rag.rewriters.hyde import HydeRewriter
+
+    return HydeRewriter(p)
+
+
+def _multi_query(p: c.MultiQueryParams) -> Rewriter:
+    from rag.rewriters.multi_query import MultiQueryRewriter
+
+    return MultiQueryRewriter(p)
+
+
+REWRITERS: dict[str, Entry[Rewriter]] = {
+    "hyde": Entry(_hyde, "retrieve with an LLM-written hypothetical passage"),
+    "multi_query": Entry(_multi_query, "N LLM rewrites, each retrieved, fused by RRF"),
+}
+
+
 def _build(table: dict[str, Entry[T]], kind: str, params: Any) -> T:
     name = params.type
     if name not in table:
@@ -167,3 +187,7 @@ def build_reranker(params: c.RerankerConfig) -> Reranker:
 
 def build_generator(params: c.GeneratorConfig) -> Generator:
     return _build(GENERATORS, "generator", params)
+
+
+def build_rewriter(params: c.RewriterConfig) -> Rewriter:
+    return _build(REWRITERS, "rewriter", params)

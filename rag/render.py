@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -19,13 +20,15 @@ def answer_panel(console: Console, question: str, answer: Answer) -> None:
     title = "abstained" if answer.abstained else "answer"
     if answer.fallback_used:
         title += " (fallback)"
-    console.print(Panel(answer.text, title=f"[bold]{title}[/]", subtitle=question[:80]))
+    console.print(
+        Panel(escape(answer.text), title=f"[bold]{title}[/]", subtitle=escape(question[:80]))
+    )
     for citation in answer.citations:
         chunk = citation.chunk
         where = " › ".join(chunk.heading_path) or chunk.source
         console.print(
-            f"  [bold][{citation.n}][/] {chunk.source} · {where} "
-            f"[dim](chars {chunk.start}-{chunk.end}, {chunk.chunk_id})[/]"
+            f"  [bold]\\[{citation.n}][/] {escape(chunk.source)} · {escape(where)} "
+            f"[dim](chars {chunk.start}-{chunk.end}, {escape(chunk.chunk_id)})[/]"
         )
 
 
@@ -34,9 +37,9 @@ def trace_tables(console: Console, answer: Answer, limit: int = 10) -> None:
         console.print(stage_table(stage, limit))
         extras = {k: v for k, v in stage.details.items() if k not in ("prompt", "selected")}
         if extras:
-            console.print(f"  [dim]{_short(extras, 300)}[/]")
+            console.print(f"  [dim]{escape(_short(extras, 300))}[/]")
         if "prompt" in stage.details:
-            console.print(Panel(str(stage.details["prompt"]), title="prompt", style="dim"))
+            console.print(Panel(escape(str(stage.details["prompt"])), title="prompt", style="dim"))
     rows = " · ".join(f"{s.name} {s.latency_ms:.1f} ms" for s in answer.trace.stages)
     console.print(f"[bold]latency[/]: {rows} · total {answer.trace.total_ms:.1f} ms")
 
@@ -48,10 +51,10 @@ def stage_table(stage: StageTrace, limit: int) -> Table:
     for candidate in stage.candidates[:limit]:
         table.add_row(
             str(candidate.rank),
-            candidate.chunk.chunk_id,
-            " › ".join(candidate.chunk.heading_path[-2:])[:60],
+            escape(candidate.chunk.chunk_id),
+            escape(" › ".join(candidate.chunk.heading_path[-2:])[:60]),
             f"{candidate.score:.4f}",
-            explain_text(candidate),
+            escape(explain_text(candidate)),
         )
     return table
 
@@ -80,7 +83,9 @@ def chunk_table(chunks: Sequence[Chunk], token_counts: Sequence[int]) -> Table:
     for i, (chunk, tokens) in enumerate(zip(chunks, token_counts, strict=True)):
         first = " ".join(chunk.text.split()[:10])
         section = " › ".join(chunk.heading_path[-2:])[:50]
-        table.add_row(str(i), f"{chunk.start}-{chunk.end}", str(tokens), section, first)
+        table.add_row(
+            str(i), f"{chunk.start}-{chunk.end}", str(tokens), escape(section), escape(first)
+        )
     return table
 
 

@@ -1,0 +1,1 @@
+"""Query rewriting: the optional stage before retrieval (HyDE, multi-query)."""
