@@ -148,7 +148,6 @@ def _manifest(
     fit_s: float,
     retriever: IndexedRetriever,
 ) -> dict[str, Any]:
-    stats = getattr(retriever, "cache_stats", None)
     return {
         "format_version": FORMAT_VERSION,
         "name": config.name,
@@ -159,10 +158,23 @@ def _manifest(
         "documents": len(docs),
         "chunks": len(chunks),
         "fit_seconds": round(fit_s, 3),
-        "embedding_cache": stats() if callable(stats) else None,
+        "embedding_cache": embedding_cache_stats(retriever),
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "versions": {"python": platform.python_version(), **_versions()},
     }
+
+
+def embedding_cache_stats(retriever: object) -> dict[str, float] | None:
+    """Hits and misses of the embedding cache(s) behind a retriever, summed over a
+    hybrid's children; None when no cached embedder is involved (e.g. BM25)."""
+    embedder = getattr(retriever, "embedder", None)
+    stats = getattr(embedder, "stats", None)
+    found = [stats()] if callable(stats) else []
+    found += [s for c in getattr(retriever, "children", []) if (s := embedding_cache_stats(c))]
+    if not found:
+        return None
+    hits, misses = sum(s["hits"] for s in found), sum(s["misses"] for s in found)
+    return {"hits": hits, "misses": misses, "hit_rate": hits / (hits + misses or 1)}
 
 
 def _versions() -> dict[str, str]:

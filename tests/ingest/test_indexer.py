@@ -88,3 +88,13 @@ def test_crash_mid_build_keeps_previous_index(tmp_path: Path, monkeypatch) -> No
     assert not list(tmp_path.glob(".idx.*.building"))
     assert os.readlink(rebuilt.path) != target
     assert len([p for p in tmp_path.glob(".idx.*") if p.is_dir()]) == 1, "old versions removed"
+
+
+def test_dense_build_reports_embedding_cache_hits(tmp_path: Path, monkeypatch) -> None:
+    """Re-indexing the same texts embeds nothing: the manifest shows all hits."""
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
+    cfg = _config(tmp_path, retriever={"type": "hybrid"})
+    first = build_index(cfg).manifest["embedding_cache"]
+    assert first["misses"] == first["hits"] + first["misses"] > 0
+    second = build_index(cfg).manifest["embedding_cache"]
+    assert second["misses"] == 0 and second["hit_rate"] == 1.0
