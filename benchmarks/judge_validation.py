@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from judge_swaps import swap_pairs  # noqa: E402
 from judge_validation_report import render_markdown  # noqa: E402
+
 from eval.judges.calibration import (  # noqa: E402
     accuracy_at,
     roc_auc,
