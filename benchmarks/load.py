@@ -46,9 +46,16 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from service_bench import ENV, RESULTS, ROOT, prepare, serve, wait_ready, write_report
-
-TARGETS_MS = {"bm25": 5.0, "hybrid-rerank": 150.0}  # p50 server time (issue 7)
+from service_bench import (
+    ENV,
+    RESULTS,
+    ROOT,
+    TARGETS_MS,
+    prepare,
+    serve,
+    wait_ready,
+    write_report,
+)
 
 
 def questions(limit: int = 200) -> list[str]:
