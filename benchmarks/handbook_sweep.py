@@ -25,6 +25,7 @@ Usage (about 1-2 hours on a shared 2-core machine for steps 1 and 2; re-runs are
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import sys
@@ -39,13 +40,14 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from eval.cache import STAGES  # noqa: E402
-from eval.grid import SweepFile, load_sweep  # noqa: E402
+from eval.grid import SweepFile, load_sweep, value_labels  # noqa: E402
 from eval.report import write_report  # noqa: E402
 from eval.sweep import format_counts, run_sweep  # noqa: E402
 
 SWEEP = ROOT / "configs" / "sweeps" / "handbook.yaml"
 RESULTS = ROOT / "benchmarks" / "results"
 UPSTREAM = ("chunks", "index", "retrieval")
+CE_DIR = "rag/rerankers/models/handbook-minilm-ce"
 
 
 def first_sweep(spec: SweepFile) -> SweepFile:
@@ -73,10 +75,10 @@ def rerun_markdown(result: dict[str, Any], first_dir: Path, second_dir: Path) ->
     lines = [
         "# Handbook sweep re-run: only the reranker changed",
         "",
-        f"First run: `{first_dir.relative_to(ROOT)}`, the sweep's 18 no-rerank cells "
-        "(reranker axis [none]).",
-        f"Re-run: `{second_dir.relative_to(ROOT)}`, the full grid "
-        f"(reranker axis {result['sweep']['grid']['reranker']}): each reranked cell is a "
+        f"First run: `{_shown(first_dir)}`, the sweep's 18 no-rerank cells (reranker axis [none]).",
+        f"Re-run: `{_shown(second_dir)}`, the full grid "
+        f"(reranker axis [{', '.join(value_labels(result['sweep']['grid']['reranker']))}]): "
+        "each reranked cell is a "
         "first-run cell with only the reranker changed. One stage cache (`eval/cache.py`). "
         "Counts are hits/lookups in the re-run: chunks and index once per cell, "
         "retrieval/rerank/generation once per question.",
@@ -97,6 +99,27 @@ def rerun_markdown(result: dict[str, Any], first_dir: Path, second_dir: Path) ->
         "recomputed only where the reranked contexts differ from any seen before.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def substitution_note(reranker: str) -> str:
+    return (
+        f"Run note: the sweep file's cross-encoder (`{CE_DIR}`) did not exist when this "
+        f"ran, so `{reranker}` took its place in the reranker axis "
+        f"(`benchmarks/handbook_sweep.py --reranker {reranker}`). Re-running with the model "
+        "in place recomputes only reranking and generation."
+    )
+
+
+def add_note(written: list[Path], note: str) -> None:
+    """Append a paragraph to the report's Markdown and HTML."""
+    md, page = written
+    md.write_text(md.read_text() + "\n## Run notes\n\n" + note + "\n")
+    body = f"<h2>Run notes</h2><p>{html.escape(note)}</p></body>"
+    page.write_text(page.read_text().replace("</body>", body, 1))
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def _hits(counts: dict[str, int]) -> str:
@@ -128,7 +151,10 @@ def main() -> None:
         log("step 2 cache: " + format_counts(result["cache_totals"]))
     if "report" in steps:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        log("wrote " + ", ".join(map(str, write_report(second_dir, RESULTS, "handbook_sweep"))))
+        written = write_report(second_dir, RESULTS, "handbook_sweep")
+        if args.reranker != "cross_encoder":
+            add_note(written, substitution_note(args.reranker))
+        log("wrote " + ", ".join(map(str, written)))
         result = json.loads((second_dir / "sweep.json").read_text())
         (RESULTS / "handbook_sweep_rerun.md").write_text(
             rerun_markdown(result, first_dir, second_dir)

@@ -180,6 +180,17 @@ def run_ragas(dev: list[ClaimPair], n: int, settings: Any, seed: int = 0) -> dic
     return out
 
 
+def _strict_json(value: Any) -> Any:
+    """NaN -> null, so the results file is strict JSON (NaN is read back as None)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict_json(v) for v in value]
+    return value
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--judges", default="claims", help="comma list: claims, ragas")
@@ -234,7 +245,7 @@ def main() -> None:
     results["judges"].update(new.pop("judges"))
     results.update(new)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    path.write_text(json.dumps(_strict_json(results), indent=2, default=str) + "\n")
     (RESULTS / "judge_validation.md").write_text(render_markdown(results))
     print(f"wrote {path} and judge_validation.md")
 

@@ -19,9 +19,10 @@ ORDER = (
 )
 DESCRIPTION = {
     "max_cosine": "baseline: max MiniLM cosine of the claim to an abstract sentence",
-    "claims": "claim judge: max cosine x term check, gate and weight tuned on train "
-    "(eval/judges/claims.py)",
-    "claims_strict": "claim judge requiring every number and term (min_term_coverage=1)",
+    "claims": "claim judge (eval/judges/claims.py): max cosine x term check, gate and "
+    "weight tuned on train (`PARAPHRASE_PARAMS`)",
+    "claims_strict": "claim judge requiring every number and term (min_term_coverage=1, "
+    "threshold tuned on train): the default `faithfulness` of `rag eval run`",
     "claims+verifier": "claim judge with the SciFact-trained 3-label verifier's P(SUPPORT) "
     "in place of the cosine, tuned on train",
     "claims+verifier_strict": "the verifier judge requiring every number and term",
@@ -124,6 +125,11 @@ def _ragas_details(judges: dict[str, Any]) -> list[str]:
             continue
         r = judges[n]
         s = r["settings"]
+        judge = (
+            f"{s['model']} at {s['base_url']}"
+            if s["base_url"]
+            else f"SmolLM2-135M on the local llama.cpp server, {s['threads']} thread"
+        )
         lines += [
             "",
             f"### {n}",
@@ -131,8 +137,8 @@ def _ragas_details(judges: dict[str, Any]) -> list[str]:
             f"{r['n_calls']} dev pairs (seeded random sample, seed {r['sample_seed']}) scored "
             f"in {r['seconds']} s: {r['n_scored']} scored, {r['n_nan']} NaN from ragas, "
             f"{r['n_failed']} failed (reply did not parse or was cut at max_tokens="
-            f"{s['max_tokens']}). Judge: {s['model']} at "
-            f"{s['base_url'] or 'the local llama.cpp server (SmolLM2-135M)'}. The claim is "
+            f"{s['max_tokens']}, or timed out after {s['timeout_s']:.0f} s). Judge: {judge}. "
+            "The claim is "
             "both the question and the answer. Threshold fixed at 0.5 (not tuned: scoring "
             "train with this judge would take hours here).",
         ]

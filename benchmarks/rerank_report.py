@@ -69,6 +69,9 @@ def markdown(report: dict) -> str:
         "",
         "## Reranking latency per query (SciFact, hybrid candidates, one `rerank` call)",
         "",
+        f"The first {_latency_queries(report)} SciFact test queries; wall-clock ms on this "
+        "shared machine (see the load average above: a loaded machine inflates them).",
+        "",
         "| reranker | top 20 p50 / p95 ms | top 100 p50 / p95 ms |",
         "| --- | ---: | ---: |",
     ]
@@ -99,3 +102,7 @@ def write(report: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "rerank.json").write_text(json.dumps(report, indent=2) + "\n")
     (RESULTS / "rerank.md").write_text(markdown(report))
+
+
+def _latency_queries(report: dict) -> int:
+    return next((lat["top20"]["queries"] for lat in report["latency"].values()), 0)

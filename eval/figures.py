@@ -102,7 +102,7 @@ def pareto_chart(data: ReportData) -> bytes:
             color="#c44e52", linewidth=1, drawstyle="steps-post", label="Pareto front")  # fmt: skip
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(_ticker().ScalarFormatter())
-    ax.xaxis.set_minor_formatter(_ticker().ScalarFormatter())
+    ax.xaxis.set_minor_formatter(_ticker().NullFormatter())
     ax.set_xlabel("p50 latency per question, ms (log scale; whiskers: bootstrap 95% CI)")
     ax.set_ylabel(f"{data.quality} (mean, 95% CI)")
     ax.set_title(f"{data.quality} against latency: red = not beaten on both axes")
@@ -126,6 +126,7 @@ def recall_curves(data: ReportData) -> bytes:
             ax.plot(ks, values, marker=".", linewidth=1.5, label=cell.name)
         else:
             ax.plot(ks, values, color="#bbbbbb", linewidth=0.8)
+    ax.xaxis.set_major_locator(_ticker().MaxNLocator(integer=True))
     ax.set_xlabel("k (chunks)")
     ax.set_ylabel("mean span recall@k")
     ax.set_ylim(0, 1.02)

@@ -179,17 +179,19 @@ def _failures(data: ReportData) -> list[Block]:
 
 
 def _cache(data: ReportData) -> list[Block]:
-    header = ["config", *STAGES, "rows computed", "rows reused"]
+    header = ["config", *STAGES, "rows computed", "rows reused", "load avg (1/5/15 min)"]
     entries = {c["name"]: c for c in (data.sweep or {}).get("cells", [])}
     rows = []
     for cell in data.cells:
         entry: dict[str, Any] = entries.get(cell.name, {})
         counts = cell.cache or {}
-        rows.append([cell.name, *(_hits(counts.get(s)) for s in STAGES),
-                     str(entry.get("computed", "?")), str(entry.get("reused", "?"))])  # fmt: skip
+        load = "/".join(f"{x:.1f}" for x in entry.get("load_avg") or []) or "n/a"
+        done = [str(entry.get("computed", "?")), str(entry.get("reused", "?"))]
+        rows.append([cell.name, *(_hits(counts.get(s)) for s in STAGES), *done, load])
     text = (
         "Stage cache hits/lookups in each cell as this sweep ran (chunks and index once per "
-        "cell; retrieval, rerank and generation once per computed question)."
+        "cell; retrieval, rerank and generation once per computed question), and the "
+        "machine's load average when the cell finished (latencies were measured under it)."
     )
     return [Heading("Stage cache"), Paragraph(text), Table(header, rows)]
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -162,6 +163,7 @@ def cell_entry(
         "reused": run.get("reused", 0),
         "cache": dict(counts),
         "seconds": round(seconds, 2),
+        "load_avg": [round(x, 2) for x in os.getloadavg()],  # 1/5/15 min, at the cell's end
     }
 
 
