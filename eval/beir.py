@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from eval.dataset import read_jsonl
 from eval.metrics.retrieval import mrr_at_k, ndcg_at_k, recall_at_k
 from rag.config import PipelineConfig, stable_hash
 from rag.errors import ComponentError, DataError
@@ -85,9 +86,10 @@ def load_beir(folder: Path, split: str = "test") -> BeirData:
             raise DataError(f"BEIR folder {folder}: missing {rel}; expected corpus.jsonl, "
                             "queries.jsonl and qrels/<split>.tsv")  # fmt: skip
     corpus_path = folder / "corpus.jsonl"
-    chunks = [_doc_chunk(row, folder.name) for row in _jsonl(corpus_path)]
+    chunks = [_doc_chunk(row, folder.name) for _, row in read_jsonl(corpus_path)]
     qrels = _qrels(folder / "qrels" / f"{split}.tsv")
-    all_queries = {str(row["_id"]): str(row["text"]) for row in _jsonl(folder / "queries.jsonl")}
+    query_rows = read_jsonl(folder / "queries.jsonl")
+    all_queries = {str(row["_id"]): str(row["text"]) for _, row in query_rows}
     missing = sorted(set(qrels) - set(all_queries))
     if missing:
         raise DataError(f"{folder}: qrels/{split}.tsv judges queries not in queries.jsonl: "
@@ -101,19 +103,6 @@ def _doc_chunk(row: dict[str, Any], source: str) -> Chunk:
     text = f"{row.get('title', '')} {row['text']}"  # exactly as benchmarks/warm_cache.py
     doc_id = str(row["_id"])
     return Chunk(doc_id, doc_id, text, 0, len(text), source, metadata={"source": source})
-
-
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{n}: not valid JSON: {exc}") from None
-    return rows
 
 
 def _qrels(path: Path) -> dict[str, dict[str, int]]:

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
@@ -53,6 +52,7 @@ from eval.fingerprints import (
 )
 from rag.embedders.cache import cache_dir
 from rag.errors import ComponentError
+from rag.sqlite_wal import connect, open_table
 from rag.types import Chunk, ScoredChunk
 
 FORMAT_VERSION = 2
@@ -129,25 +129,18 @@ class StageCache:
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = (root or cache_dir()) / "stages"
-        self.root.mkdir(parents=True, exist_ok=True)
         self.path = self.root / "stages.sqlite"
         self.hits: dict[str, int] = dict.fromkeys(STAGES, 0)
         self.misses: dict[str, int] = dict.fromkeys(STAGES, 0)
-        with closing(self._connect()) as db, db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS results (stage TEXT NOT NULL, key TEXT NOT NULL,"
-                " value TEXT NOT NULL, PRIMARY KEY (stage, key)) WITHOUT ROWID"
-            )
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=60.0)
-        db.execute("PRAGMA busy_timeout=60000")
-        return db
+        open_table(  # also creates self.root
+            self.path,
+            "CREATE TABLE IF NOT EXISTS results (stage TEXT NOT NULL, key TEXT NOT NULL,"
+            " value TEXT NOT NULL, PRIMARY KEY (stage, key)) WITHOUT ROWID",
+        )
 
     def get(self, stage: str, key: str) -> Any | None:
         """The stored value (counted as a hit), or None (counted as a miss)."""
-        with closing(self._connect()) as db:
+        with closing(connect(self.path)) as db:
             row = db.execute(
                 "SELECT value FROM results WHERE stage = ? AND key = ?", (stage, key)
             ).fetchone()
@@ -162,7 +155,7 @@ class StageCache:
             raise ComponentError(
                 f"stage {stage!r} produced a value JSON cannot store ({exc}); NaN scores?"
             ) from None
-        with closing(self._connect()) as db, db:
+        with closing(connect(self.path)) as db, db:
             db.execute(
                 "INSERT OR IGNORE INTO results (stage, key, value) VALUES (?, ?, ?)",
                 (stage, key, text),

@@ -31,11 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from eval.dataset import GOLD_PATH
-from rag.config import PipelineConfig, parse_config
+from rag.config import PipelineConfig, parse_config, read_yaml_mapping, set_dotted
 from rag.errors import ConfigError
 
 RESERVED = ("name", "index_dir", "rewriter")  # set per cell, or not supported in sweeps
@@ -90,15 +89,7 @@ class Cell:
 
 def load_sweep(path: Path) -> SweepFile:
     """Read and validate a sweep file (not its cells: see `build_cells`)."""
-    if not path.is_file():
-        raise ConfigError(f"sweep file not found: {path}; see configs/sweeps/ for examples")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    raw.setdefault("name", path.stem)
+    raw = read_yaml_mapping(path, kind="sweep", examples="configs/sweeps/")
     try:
         return SweepFile.model_validate(raw)
     except ValidationError as exc:
@@ -116,16 +107,7 @@ def apply_values(base: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str
     """A deep copy of `base` with each dotted key set, shallowest first."""
     raw = copy.deepcopy(dict(base))
     for dotted in sorted(values, key=lambda k: k.count(".")):  # stable: grid order kept
-        node = raw
-        parts = dotted.split(".")
-        for part in parts[:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            if not isinstance(child, dict):
-                raise ConfigError(f"grid key {dotted!r}: {part!r} is {child!r}, not a section")
-            node = child
-        node[parts[-1]] = copy.deepcopy(values[dotted])
+        set_dotted(raw, dotted, copy.deepcopy(values[dotted]), what="grid key")
     return raw
 
 

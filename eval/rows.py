@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from eval.dataset import GoldQuestion
+from eval.dataset import GoldQuestion, read_jsonl
 from eval.metrics.spans import DEFAULT_RULE, SpanRule, relevant_spans
 from rag.errors import DataError
 from rag.types import Answer, ScoredChunk, StageTrace
@@ -98,18 +98,9 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise DataError(f"{path}: no rows file; is this a run directory from `rag eval run`?")
     rows = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-            row["metrics"] = {
-                k: math.nan if v is None else float(v) for k, v in row["metrics"].items()
-            }
-            rows.append(row)
+    for _, row in read_jsonl(path):
+        row["metrics"] = {k: math.nan if v is None else float(v) for k, v in row["metrics"].items()}
+        rows.append(row)
     return rows
 
 

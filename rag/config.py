@@ -340,8 +340,21 @@ def stable_hash(value: Any) -> str:
 def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> PipelineConfig:
     """Read a YAML config, apply dotted overrides ({"retriever.k1": 1.2}), validate."""
     path = Path(path)
+    raw = read_yaml_mapping(path, kind="config", examples="configs/")
+    for dotted, value in (overrides or {}).items():
+        set_dotted(raw, dotted, value)
+    return parse_config(raw, source=str(path))
+
+
+def read_yaml_mapping(path: Path, kind: str, examples: str) -> dict[str, Any]:
+    """The top-level mapping of a YAML file (an empty file is {}), with `name` defaulting
+    to the file's stem. Used for pipeline configs and sweep files (eval/grid.py).
+
+    A missing file, invalid YAML or a non-mapping top level is a ConfigError naming the
+    file; the missing-file message reads "{kind} file not found: ...; see {examples}".
+    """
     if not path.is_file():
-        raise ConfigError(f"config file not found: {path}; see configs/ for examples")
+        raise ConfigError(f"{kind} file not found: {path}; see {examples} for examples")
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
@@ -349,9 +362,7 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
     raw.setdefault("name", path.stem)
-    for dotted, value in (overrides or {}).items():
-        _set_dotted(raw, dotted, value)
-    return parse_config(raw, source=str(path))
+    return raw
 
 
 def parse_config(raw: Mapping[str, Any], source: str = "config") -> PipelineConfig:
@@ -361,7 +372,14 @@ def parse_config(raw: Mapping[str, Any], source: str = "config") -> PipelineConf
         raise ConfigError(format_validation_error(exc, source)) from None
 
 
-def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
+def set_dotted(raw: dict[str, Any], dotted: str, value: Any, what: str = "override") -> None:
+    """Set `raw["a"]["b"]["c"] = value` for `dotted="a.b.c"`, in place.
+
+    Missing or null sections on the way are created as empty dicts; a section that
+    holds a non-dict value is a ConfigError naming the key (`what` says what the
+    dotted key is, e.g. "override" or "grid key"). The value is stored as given,
+    not copied. Used by `load_config` overrides and sweep grids (eval/grid.py).
+    """
     keys = dotted.split(".")
     node = raw
     for key in keys[:-1]:
@@ -369,7 +387,7 @@ def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
         if child is None:
             child = node[key] = {}
         if not isinstance(child, dict):
-            raise ConfigError(f"override {dotted!r}: {key!r} is not a section")
+            raise ConfigError(f"{what} {dotted!r}: {key!r} is {child!r}, not a section")
         node = child
     node[keys[-1]] = value
 

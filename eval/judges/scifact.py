@@ -21,12 +21,11 @@ Left out: the sentence-level rationale task (which sentences) beyond keeping the
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from eval.dataset import read_jsonl
 from rag.errors import DataError
 
 SCIFACT_DIR = Path(os.environ.get("RAG_BENCHMARKS_DIR", "/work/shared/benchmarks")) / "scifact"
@@ -60,7 +59,7 @@ def load_pairs(split: str, root: Path = SCIFACT_DIR) -> list[ClaimPair]:
     path = root / "claims" / f"claims_{split}.jsonl"
     if not path.is_file():
         raise DataError(f"SciFact claims not found at {path}; set RAG_BENCHMARKS_DIR")
-    claims = list(_read_jsonl(path))
+    claims = [row for _, row in read_jsonl(path)]
     wanted = {str(d) for c in claims for d in c["cited_doc_ids"]}
     abstracts = load_abstracts(root / "corpus.jsonl", wanted)
     pairs = []
@@ -81,14 +80,4 @@ def load_pairs(split: str, root: Path = SCIFACT_DIR) -> list[ClaimPair]:
 
 def load_abstracts(path: Path, wanted: set[str]) -> dict[str, str]:
     """doc id -> abstract text, for the `wanted` ids only."""
-    return {str(d["_id"]): d["text"] for d in _read_jsonl(path) if str(d["_id"]) in wanted}
-
-
-def _read_jsonl(path: Path) -> Iterator[dict]:
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{path}:{n} is not JSON: {exc}") from None
+    return {str(d["_id"]): d["text"] for _, d in read_jsonl(path) if str(d["_id"]) in wanted}

@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import re
-import sqlite3
 from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 
 from rag.embedders.base import Embedder, TextKind
 from rag.errors import ComponentError
+from rag.sqlite_wal import connect, open_table
 
 DEFAULT_CACHE_DIR = "~/.cache/handbook-rag"
 
@@ -58,26 +58,18 @@ class EmbeddingStore:
     def __init__(self, path: Path, dim: int) -> None:
         self.path = path
         self.dim = dim
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)"
-                " WITHOUT ROWID"
-            )
-
-    def _connect(self) -> sqlite3.Connection:
-        # A connection per operation: safe across threads, and closed before returning.
-        db = sqlite3.connect(self.path, timeout=60.0)
-        db.execute("PRAGMA busy_timeout=60000")
-        return db
+        open_table(
+            path,
+            "CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)"
+            " WITHOUT ROWID",
+        )
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         """All stored vectors among `keys`, in one query (keys passed as one JSON array,
         so there is no limit on the number of SQL parameters)."""
         if not keys:
             return {}
-        with closing(self._connect()) as db:
+        with closing(connect(self.path)) as db:
             rows = db.execute(
                 "SELECT key, vec FROM vectors WHERE key IN (SELECT value FROM json_each(?))",
                 (json.dumps(list(keys)),),
@@ -98,11 +90,11 @@ class EmbeddingStore:
             (k, np.ascontiguousarray(v, dtype=np.float32).tobytes())
             for k, v in zip(keys, vectors, strict=True)
         ]
-        with closing(self._connect()) as db, db:
+        with closing(connect(self.path)) as db, db:
             db.executemany("INSERT OR IGNORE INTO vectors (key, vec) VALUES (?, ?)", rows)
 
     def __len__(self) -> int:
-        with closing(self._connect()) as db:
+        with closing(connect(self.path)) as db:
             return int(db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0])
 
 
