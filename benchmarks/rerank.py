@@ -48,6 +48,7 @@ from rag.config import load_config
 from rag.errors import ComponentError
 from rag.registry import build_reranker
 from rag.rerankers.base import Reranker
+from rag.rerankers.ranking import blend_with_previous
 from rag.types import ScoredChunk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +60,7 @@ RERANKERS = {
 # reranker -> the first stages it reranks
 PLAN = {"cross_encoder": ("bm25", "hybrid"), "late_interaction": ("hybrid",)}
 DEPTH = 100
+BLEND = 0.5  # plain RRF of the reranker's and the first stage's rankings: not tuned
 
 
 def load_reranker(name: str) -> tuple[Reranker, dict[str, Any]]:
@@ -97,9 +99,11 @@ def rerank_all(
     reranker: Reranker, data: BeirData, runs: dict[str, list[QueryRun]], log: Callable[[str], None]
 ) -> dict[str, dict[str, list[str]]]:
     """first stage -> qid -> its top-100 ids re-sorted by the reranker's scores, each
-    query's union of candidates scored in one `rerank` call."""
+    query's union of candidates scored in one `rerank` call; "<first stage>+blend" ->
+    the same lists ordered by the reranker's ranking RRF-blended with the first stage's
+    (`blend: 0.5` in a reranker config), from the same scores."""
     chunks = {c.chunk_id: c for c in data.chunks}
-    out: dict[str, dict[str, list[str]]] = {name: {} for name in runs}
+    out: dict[str, dict[str, list[str]]] = {n: {} for name in runs for n in (name, f"{name}+blend")}
     by_qid = {name: {r.qid: r for r in rs} for name, rs in runs.items()}
     started = time.perf_counter()
     for n, (qid, text) in enumerate(data.queries.items(), start=1):
@@ -110,9 +114,17 @@ def rerank_all(
         score = {row["chunk_id"]: row["score"] for row in reranker.last_scores}  # type: ignore[attr-defined]
         for name, ids in lists.items():
             out[name][qid] = sort_by_score(ids, score)
+            out[f"{name}+blend"][qid] = sort_by_score(ids, blended(ids, score, chunks))
         if n % 25 == 0 or n == len(data.queries):
             log(f"  {n}/{len(data.queries)} queries ({time.perf_counter() - started:.0f} s)")
     return out
+
+
+def blended(ids: list[str], score: dict[str, float], chunks: dict[str, Any]) -> dict[str, float]:
+    """id -> blend_with_previous at BLEND: the first stage's rank is the position in `ids`."""
+    candidates = [ScoredChunk(chunks[d], 0.0, i) for i, d in enumerate(ids, start=1)]
+    values = blend_with_previous(candidates, [score[d] for d in ids], BLEND)
+    return dict(zip(ids, values, strict=True))
 
 
 def latency(
@@ -184,9 +196,10 @@ def run_dataset(
         reranked = rerank_all(reranker, data, {s: runs[s] for s in stages}, log)
         seconds = time.perf_counter() - started
         for stage in stages:
-            m = metrics(reranked[stage], data)
-            report["rows"].append(row(data.name, stage, rname, m, seconds))
-            log(f"{data.name} {stage} -> {rname}: nDCG@10 {m['ndcg@10']:.4f}")
+            for variant in (rname, f"{rname}+blend"):
+                m = metrics(reranked[stage if variant == rname else f"{stage}+blend"], data)
+                report["rows"].append(row(data.name, stage, variant, m, seconds))
+                log(f"{data.name} {stage} -> {variant}: nDCG@10 {m['ndcg@10']:.4f}")
         write(report)
 
 

@@ -202,6 +202,9 @@ class CrossEncoderParams(Params):
     top_k: int = Field(5, ge=1)
     batch_size: int = Field(32, ge=1)
     max_length: int = Field(256, ge=16, le=512)
+    # weight of the previous stage's ranking in an RRF blend with the reranker's
+    # (rag/rerankers/ranking.py): 0 = the reranker's order alone, 0.5 = plain RRF
+    blend: float = Field(0.0, ge=0.0, le=1.0)
 
 
 class LateInteractionParams(Params):
@@ -211,6 +214,9 @@ class LateInteractionParams(Params):
     model: Literal["minilm"] = "minilm"
     top_k: int = Field(5, ge=1)
     batch_size: int = Field(32, ge=1)
+    # weight of the previous stage's ranking in an RRF blend with the reranker's
+    # (rag/rerankers/ranking.py): 0 = the reranker's order alone, 0.5 = plain RRF
+    blend: float = Field(0.0, ge=0.0, le=1.0)
 
 
 RerankerConfig = Annotated[CrossEncoderParams | LateInteractionParams, Field(discriminator="type")]

@@ -14,6 +14,7 @@ Left out on purpose: paraphrasing, fusing facts across sentences; that is the LL
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -52,6 +53,7 @@ def sentence_idf(sentences: Sequence[_Sentence]) -> dict[str, float]:
     return {t: math.log(1.0 + n / d) for t, d in df.items()}
 
 
+CACHE_SIZE = 4096  # chunks whose sentence analysis is kept (least recently used out)
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 
 
@@ -66,6 +68,7 @@ class ExtractiveGenerator:
     def __init__(self, params: ExtractiveParams) -> None:
         self.params = params
         self.analyzer = Analyzer(AnalyzerParams())
+        self._analysed = functools.lru_cache(maxsize=CACHE_SIZE)(self._analyse)
 
     def generate(self, query: str, contexts: Sequence[ScoredChunk]) -> Answer:
         sentences = self._sentences(contexts)
@@ -91,13 +94,19 @@ class ExtractiveGenerator:
         return Answer(text, citations, details=details)
 
     def _sentences(self, contexts: Sequence[ScoredChunk]) -> list[_Sentence]:
-        out = []
-        for n, context in enumerate(contexts, start=1):
-            text = context.chunk.text
-            for start, end in sentence_spans(text):
-                sentence = plain(text[start:end])
-                if text[start:end].lstrip().startswith(("#", "|")) or len(sentence.split()) < 6:
-                    continue  # headings, table rows and fragments are not answers
-                terms = frozenset(self.analyzer.tokens(sentence))
-                out.append(_Sentence(n, start, sentence, terms))
-        return out
+        return [
+            _Sentence(n, start, sentence, terms)
+            for n, context in enumerate(contexts, start=1)
+            for start, sentence, terms in self._analysed(context.chunk.text)
+        ]
+
+    def _analyse(self, text: str) -> tuple[tuple[int, str, frozenset[str]], ...]:
+        """(offset, plain sentence, analysed terms) of a chunk's answer-like sentences.
+        A chunk's analysis never changes, so `__init__` wraps this in a bounded,
+        thread-safe LRU cache: the same chunks come back query after query."""
+        return tuple(
+            (start, sentence, frozenset(self.analyzer.tokens(sentence)))
+            for start, end in sentence_spans(text)
+            if not text[start:end].lstrip().startswith(("#", "|"))  # headings, table rows
+            and len((sentence := plain(text[start:end])).split()) >= 6  # not fragments
+        )

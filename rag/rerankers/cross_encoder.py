@@ -110,5 +110,7 @@ class CrossEncoderReranker:
         """Score every candidate against `query`; return the best `top_k`, ranked 1..k."""
         check_top_k(top_k)
         scores = self.score(query, [c.chunk.text for c in candidates])
-        reranked, self.last_scores = rerank_by_scores(candidates, scores.tolist(), top_k)
+        reranked, self.last_scores = rerank_by_scores(
+            candidates, scores.tolist(), top_k, blend=self.params.blend
+        )
         return reranked

@@ -166,5 +166,7 @@ class LateInteractionReranker:
             matches = [[q.tokens[i], d.tokens[idx[i]], round(float(cos[i]), 4)] for i in strongest]
             extra.append({"query_tokens": len(q.tokens), "doc_tokens": len(d.tokens),
                           "matches": matches})  # fmt: skip
-        reranked, self.last_scores = rerank_by_scores(candidates, scores, top_k, extra)
+        reranked, self.last_scores = rerank_by_scores(
+            candidates, scores, top_k, extra, blend=self.params.blend
+        )
         return reranked

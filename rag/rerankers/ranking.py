@@ -7,8 +7,13 @@ best `top_k`, and records in each result's `explain` where it came from:
     {"rerank_score": 4.1, "previous_rank": 7, "previous_score": 0.031, ...extra}
 
 It also returns the score of *every* candidate, in the order they arrived, so the trace
-shows what was cut, not just what was kept. Left out: score normalisation (each
-reranker's scale is its own: cross-encoder logits, summed MaxSim cosines).
+shows what was cut, not just what was kept.
+
+`blend_with_previous` optionally keeps the earlier stage in the final order by
+reciprocal rank fusion of the two rankings (Cormack et al. 2009; the same formula as
+`rag/retrievers/fusion.py`): a strong first stage (hybrid) plus a reranker trained on
+little data can beat either alone. Ranks, not raw scores, are fused, so the reranker's
+scale (logits, MaxSim sums) never needs normalising. Left out: learned interpolation.
 """
 
 from __future__ import annotations
@@ -25,20 +30,46 @@ def check_top_k(top_k: int) -> None:
         raise ComponentError(f"rerank top_k must be >= 1, got {top_k}; pass how many to keep")
 
 
+def blend_with_previous(
+    candidates: Sequence[ScoredChunk], scores: Sequence[float], weight: float, k: int = 60
+) -> list[float]:
+    """RRF of the reranker's ranking with the incoming one, per candidate i:
+
+        blended_i = (1 - weight) / (k + rank_rerank(i)) + weight / (k + previous_rank(i))
+
+    rank_rerank is i's 1-based position by `scores` (ties: earlier candidate first);
+    previous_rank is `candidates[i].rank`. weight 0 keeps the reranker's order, 1 the
+    previous stage's; 0.5 is plain two-list RRF. Every candidate is in both lists, so no
+    one-list case arises."""
+    if not 0.0 <= weight <= 1.0:
+        raise ComponentError(f"blend weight must be in [0, 1], got {weight}")
+    order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
+    rerank_rank = {i: r for r, i in enumerate(order, start=1)}
+    return [
+        (1.0 - weight) / (k + rerank_rank[i]) + weight / (k + c.rank)
+        for i, c in enumerate(candidates)
+    ]
+
+
 def rerank_by_scores(
     candidates: Sequence[ScoredChunk],
     scores: Sequence[float],
     top_k: int,
     extra: Sequence[Mapping[str, Any]] | None = None,
+    blend: float = 0.0,
 ) -> tuple[list[ScoredChunk], list[dict[str, Any]]]:
     """(the best `top_k` candidates ranked 1..k by score, every candidate's score).
 
-    `extra[i]`, when given, is merged into candidate i's explain (e.g. MaxSim matches)."""
+    `extra[i]`, when given, is merged into candidate i's explain (e.g. MaxSim matches).
+    `blend` > 0 orders by `blend_with_previous` instead of the raw scores; both values
+    are kept in explain and in the all-candidates list."""
     check_top_k(top_k)
     if len(scores) != len(candidates):
         raise ComponentError(f"{len(scores)} scores for {len(candidates)} candidates")
+    final = blend_with_previous(candidates, scores, blend) if blend > 0 else list(scores)
     # Sort by score, best first; the previous position breaks ties (stable, deterministic).
-    order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
+    order = sorted(range(len(candidates)), key=lambda i: (-final[i], i))
+    blended = (lambda i: {"blended_score": float(final[i])}) if blend > 0 else (lambda i: {})
     reranked = []
     for new_rank, i in enumerate(order[:top_k], start=1):
         c = candidates[i]
@@ -46,14 +77,16 @@ def rerank_by_scores(
             "rerank_score": float(scores[i]),
             "previous_rank": c.rank,
             "previous_score": float(c.score),
+            **blended(i),
             **(extra[i] if extra else {}),
         }
-        reranked.append(ScoredChunk(c.chunk, float(scores[i]), new_rank, explain))
+        reranked.append(ScoredChunk(c.chunk, float(final[i]), new_rank, explain))
     position = {i: r for r, i in enumerate(order, start=1)}
     all_scores = [
         {
             "chunk_id": c.chunk.chunk_id,
             "score": float(scores[i]),
+            **blended(i),
             "previous_rank": c.rank,
             "new_rank": position[i],
         }

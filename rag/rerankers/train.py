@@ -80,15 +80,18 @@ def epoch_groups(
     data: TrainingData, config: TrainRerankerConfig, epoch: int
 ) -> list[list[tuple[str, str]]]:
     """One (query, passage) group per training query, shuffled: positive first, then
-    `negatives` hard negatives sampled from its pool (topped up with random passages of
-    the same corpus when the pool is short)."""
+    `negatives - random_negatives` hard negatives sampled from its mined pool, then
+    random passages of the same corpus (the easy negatives, and the top-up when the
+    pool is short)."""
     rng = random.Random(f"{config.seed}:epoch:{epoch}")
+    hard = config.negatives - config.random_negatives
+    every = {source: sorted(texts) for source, texts in data.texts.items()}
     groups = []
     for q in data.train:
         texts = data.texts[q.source]
-        negs = rng.sample(q.negatives, min(config.negatives, len(q.negatives)))
+        negs = rng.sample(q.negatives, min(hard, len(q.negatives)))
         while len(negs) < config.negatives:
-            extra = rng.choice(sorted(texts))
+            extra = rng.choice(every[q.source])
             if extra not in q.positives and extra not in negs:
                 negs.append(extra)
         ids = [rng.choice(q.positives), *negs]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from rag.config import MarkdownChunkerParams, Params
 from rag.errors import ConfigError
@@ -55,7 +55,10 @@ class TrainRerankerConfig(Params):
     output_dir: Path = Path("rag/rerankers/models/handbook-minilm-ce")
     seed: int = 13
     max_length: int = Field(192, ge=32, le=512, description="tokens per (query, passage) pair")
-    negatives: int = Field(3, ge=1, description="hard negatives per positive in a loss group")
+    negatives: int = Field(3, ge=1, description="negatives per positive in a loss group")
+    random_negatives: int = Field(
+        0, ge=0, description="of `negatives`, how many are random passages (easy) not mined"
+    )
     groups_per_step: int = Field(4, ge=1, description="(query, pos, negs) groups per batch")
     epochs: int = Field(2, ge=1)
     max_steps: int | None = Field(None, ge=1, description="stop after this many steps")
@@ -73,6 +76,15 @@ class TrainRerankerConfig(Params):
     scifact: BeirSource | None = BeirSource(folder=BENCHMARKS / "scifact")
     nfcorpus: BeirSource | None = BeirSource(folder=BENCHMARKS / "nfcorpus")
     mining: MiningParams = MiningParams()
+
+    @model_validator(mode="after")
+    def _random_within_negatives(self) -> TrainRerankerConfig:
+        if self.random_negatives > self.negatives:
+            raise ValueError(
+                f"random_negatives ({self.random_negatives}) must be <= negatives "
+                f"({self.negatives}); lower it or raise negatives"
+            )
+        return self
 
     @property
     def group_size(self) -> int:

@@ -59,3 +59,24 @@ def test_the_new_head_gets_its_own_learning_rate(smoke: Any) -> None:
     assert sum(by_lr.values()) == len(list(model.parameters()))
     no_decay = [g for g in optimizer.param_groups if g["weight_decay"] == 0.0]
     assert all(p.ndim == 1 for g in no_decay for p in g["params"])
+
+
+def test_groups_mix_mined_and_random_negatives() -> None:
+    from rag.rerankers.train import epoch_groups
+    from rag.rerankers.train_data import RerankQuery, TrainingData
+
+    texts = {f"d{i}": f"passage {i}" for i in range(50)}
+    mined = tuple(f"d{i}" for i in range(1, 11))
+    query = RerankQuery("s", "q1", "question", ("d0",), mined, ("d0", *mined))
+    data = TrainingData(train=[query], texts={"s": texts})
+    for n_random, want_mined in ((0, 3), (2, 1)):
+        config = TrainRerankerConfig(negatives=3, random_negatives=n_random)
+        for epoch in range(5):
+            (group,) = epoch_groups(data, config, epoch)
+            ids = [pid for pid, text in texts.items() for _, t in group if t == text]
+            assert ids[0] == "d0" and len(set(ids)) == 4  # positive first, no repeats
+            assert sum(pid in mined for pid in ids[1:]) >= want_mined
+            if n_random == 0:
+                assert all(pid in mined for pid in ids[1:])
+    with pytest.raises(ValueError, match="random_negatives"):
+        TrainRerankerConfig(negatives=2, random_negatives=3)
