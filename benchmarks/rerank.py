@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import platform
 import time
@@ -203,6 +204,28 @@ def run_dataset(
         write(report)
 
 
+def carry_over(report: dict[str, Any], names: set[str]) -> None:
+    """Keep the rows and latencies of rerankers this run skips (`--rerankers`) from the
+    previous results file, marked with that run's load average, so one run per reranker
+    builds the full table."""
+    path = ROOT / "benchmarks" / "results" / "rerank.json"
+    if not names or not path.is_file():
+        return
+    old = json.loads(path.read_text())
+    for name in sorted(names):
+        rows = [r for r in old["rows"] if (r["reranker"] or "").split("+")[0] == name]
+        if not rows:
+            continue
+        report["rows"] += rows
+        report["latency"] |= {k: v for k, v in old["latency"].items() if k.startswith(name)}
+        report["rerankers"][name] = old["rerankers"].get(name)
+        report.setdefault("carried", {})[name] = {
+            "load_before": old.get("load_before"),
+            "seconds": old.get("seconds"),
+        }
+        _log(f"{name}: {len(rows)} rows carried over from the previous {path.name}")
+
+
 def _log(line: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {line}", flush=True)
 
@@ -235,6 +258,7 @@ def main() -> None:
             report["not_run"][name] = str(exc)
             _log(f"{name} not run: {exc}")
     report["rerankers"] = {name: params for name, (_, params) in loaded.items()}
+    carry_over(report, set(PLAN) - set(loaded) - set(report["not_run"]))
     for dataset in args.datasets.split(","):
         run_dataset(
             args.root / dataset,

@@ -54,11 +54,24 @@ def markdown(report: dict) -> str:
         f"{report.get('seconds', 0) / 60:.0f} min. Rerankers (their config sections): "
         f"`{report['rerankers']}`.",
         "",
+        *(
+            [
+                "Carried over from an earlier run of this script (not re-run here): "
+                + "; ".join(
+                    f"{name} (load average then {c['load_before']}, {c['seconds'] / 60:.0f} min)"
+                    for name, c in report["carried"].items()
+                )
+                + ".",
+                "",
+            ]
+            if report.get("carried")
+            else []
+        ),
         "| dataset | system | nDCG@10 | Recall@100 | MRR@10 | rerank wall time |",
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for dataset in DATASETS:
-        for r in (r for r in report["rows"] if r["dataset"] == dataset):
+        for r in sorted((r for r in report["rows"] if r["dataset"] == dataset), key=_order):
             m, secs = r["metrics"], f"{r['seconds'] / 60:.1f} min" if r["reranker"] else "—"
             out.append(
                 f"| {dataset} | **{r['first_stage']}{names[r['reranker']]}** | "
@@ -110,6 +123,12 @@ def write(report: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "rerank.json").write_text(json.dumps(report, indent=2) + "\n")
     (RESULTS / "rerank.md").write_text(markdown(report))
+
+
+def _order(row: dict) -> tuple:
+    """First stages alone, then per reranker: each first stage, plain before blended."""
+    name = row["reranker"] or ""
+    return (bool(name), name.split("+")[0], row["first_stage"], name)
 
 
 def _latency_queries(report: dict) -> int:

@@ -113,7 +113,8 @@ def card_text(r: TrainReport) -> str:
         "## Training",
         "",
         f"- loss: localized contrastive estimation over groups of 1 positive + {c.negatives} "
-        f"hard negatives; {c.groups_per_step} groups = {r.pairs_per_step} pairs per step",
+        f"negatives ({c.negatives - c.random_negatives} mined hard, {c.random_negatives} random); "
+        f"{c.groups_per_step} groups = {r.pairs_per_step} pairs per step",
         f"- steps: {r.steps} of {r.planned_steps} planned "
         f"({'stopped early' if r.stopped_early else 'ran to the end'}); best at step {r.best_step}",
         f"- wall time: {r.train_seconds / 60:.1f} min training (of which "
