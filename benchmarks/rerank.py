@@ -204,26 +204,33 @@ def run_dataset(
         write(report)
 
 
-def carry_over(report: dict[str, Any], names: set[str]) -> None:
-    """Keep the rows and latencies of rerankers this run skips (`--rerankers`) from the
-    previous results file, marked with that run's load average, so one run per reranker
-    builds the full table."""
+def carry_over(report: dict[str, Any], names: set[str], datasets: list[str]) -> None:
+    """Keep, from the previous results file, the rows of rerankers this run skips
+    (`--rerankers`) and every row of datasets it skips (`--datasets`), marked with that
+    run's load average, so runs split by reranker or dataset build the full table."""
     path = ROOT / "benchmarks" / "results" / "rerank.json"
-    if not names or not path.is_file():
+    if not path.is_file():
         return
     old = json.loads(path.read_text())
-    for name in sorted(names):
-        rows = [r for r in old["rows"] if (r["reranker"] or "").split("+")[0] == name]
-        if not rows:
-            continue
-        report["rows"] += rows
-        report["latency"] |= {k: v for k, v in old["latency"].items() if k.startswith(name)}
-        report["rerankers"][name] = old["rerankers"].get(name)
-        report.setdefault("carried", {})[name] = {
-            "load_before": old.get("load_before"),
-            "seconds": old.get("seconds"),
-        }
-        _log(f"{name}: {len(rows)} rows carried over from the previous {path.name}")
+
+    def kept(row: dict[str, Any]) -> bool:
+        skipped = (row["reranker"] or "").split("+")[0] in names
+        return row["dataset"] not in datasets or skipped
+
+    rows = [r for r in old["rows"] if kept(r)]
+    if not rows:
+        return
+    report["rows"] += rows
+    if "scifact" not in datasets:  # latency is measured on SciFact only
+        report["latency"] |= old["latency"]
+    else:
+        report["latency"] |= {k: v for k, v in old["latency"].items() if k.split()[0] in names}
+    for name in {(r["reranker"] or "").split("+")[0] for r in rows} - {""}:
+        report["rerankers"].setdefault(name, old["rerankers"].get(name))
+    what = sorted({f"{r['dataset']} {r['reranker'] or r['first_stage']}" for r in rows})
+    report["carried"] = {"rows": what, "load_before": old.get("load_before"),
+                         "seconds": old.get("seconds")}  # fmt: skip
+    _log(f"carried over from the previous {path.name}: {', '.join(what)}")
 
 
 def _log(line: str) -> None:
@@ -258,7 +265,7 @@ def main() -> None:
             report["not_run"][name] = str(exc)
             _log(f"{name} not run: {exc}")
     report["rerankers"] = {name: params for name, (_, params) in loaded.items()}
-    carry_over(report, set(PLAN) - set(loaded) - set(report["not_run"]))
+    carry_over(report, set(PLAN) - set(loaded) - set(report["not_run"]), args.datasets.split(","))
     for dataset in args.datasets.split(","):
         run_dataset(
             args.root / dataset,

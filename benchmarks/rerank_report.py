@@ -56,11 +56,9 @@ def markdown(report: dict) -> str:
         "",
         *(
             [
-                "Carried over from an earlier run of this script (not re-run here): "
-                + "; ".join(
-                    f"{name} (load average then {c['load_before']}, {c['seconds'] / 60:.0f} min)"
-                    for name, c in report["carried"].items()
-                )
+                "Rows carried over from an earlier run of this script (not re-run here; "
+                f"load average then {report['carried']['load_before']}): "
+                + ", ".join(report["carried"]["rows"])
                 + ".",
                 "",
             ]

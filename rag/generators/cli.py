@@ -9,15 +9,19 @@ does not load llama.cpp.
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 app = typer.Typer(help="The local LLM (llama.cpp + SmolLM2-135M) as an OpenAI-compatible server.")
 console = Console()
+STOP_TIMEOUT_S = 15.0  # after Ctrl-C, how long llama.cpp may take to shut down
 
 
 @app.command()
@@ -47,4 +51,17 @@ def serve(
     except KeyboardInterrupt:
         console.print("stopping")
     finally:
-        server.stop()
+        _stop_within(server, STOP_TIMEOUT_S)
+
+
+def _stop_within(server: Any, seconds: float) -> None:
+    """Stop the server, but never hang the terminal: llama.cpp's shutdown (a destructor
+    joining its main loop) has been seen to stall on a saturated machine, so after
+    `seconds` the process exits anyway (the OS frees the port and the weights)."""
+    stopper = threading.Thread(target=server.stop, daemon=True)
+    stopper.start()
+    stopper.join(seconds)
+    if stopper.is_alive():
+        console.print(f"llama.cpp did not stop within {seconds:.0f} s; exiting anyway")
+        sys.stdout.flush()
+        os._exit(0)
