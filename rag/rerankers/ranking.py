@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rag.errors import ComponentError
+from rag.retrievers.fusion import reciprocal_rank_fusion
 from rag.types import ScoredChunk
 
 
@@ -37,18 +38,20 @@ def blend_with_previous(
 
         blended_i = (1 - weight) / (k + rank_rerank(i)) + weight / (k + previous_rank(i))
 
-    rank_rerank is i's 1-based position by `scores` (ties: earlier candidate first);
-    previous_rank is `candidates[i].rank`. weight 0 keeps the reranker's order, 1 the
-    previous stage's; 0.5 is plain two-list RRF. Every candidate is in both lists, so no
-    one-list case arises."""
+    computed by `reciprocal_rank_fusion` with weights (1 - weight, weight). rank_rerank
+    is i's 1-based position by `scores` (ties: earlier candidate first); previous_rank
+    is its position by `candidates[i].rank`. weight 0 keeps the reranker's order, 1 the
+    previous stage's; 0.5 is plain two-list RRF. Every candidate is in both lists."""
     if not 0.0 <= weight <= 1.0:
         raise ComponentError(f"blend weight must be in [0, 1], got {weight}")
-    order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
-    rerank_rank = {i: r for r, i in enumerate(order, start=1)}
-    return [
-        (1.0 - weight) / (k + rerank_rank[i]) + weight / (k + c.rank)
-        for i, c in enumerate(candidates)
-    ]
+    ids = [c.chunk.chunk_id for c in candidates]
+    by_score = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
+    by_rank = sorted(range(len(candidates)), key=lambda i: candidates[i].rank)
+    reranked = [(ids[i], float(scores[i])) for i in by_score]
+    previous = [(ids[i], -float(candidates[i].rank)) for i in by_rank]  # best first
+    fused = reciprocal_rank_fusion([reranked, previous], k, [1.0 - weight, weight])
+    score = {f.chunk_id: f.score for f in fused}
+    return [score[chunk_id] for chunk_id in ids]
 
 
 def rerank_by_scores(
