@@ -194,8 +194,22 @@ class Answer:
         }
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
-    """Mappings, sequences and numpy scalars as plain JSON values."""
+    """Mappings, sequences and numpy scalars as plain JSON values.
+
+    Exact-type checks come first: a trace holds thousands of plain scalars, and
+    `isinstance(x, Mapping)` (an ABC check) on each was half of the BM25 /query's
+    serialisation time (benchmarks/results/service.md)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): _jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_jsonable(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
