@@ -233,7 +233,9 @@ class ExtractiveParams(Params):
     )
 
 
-class _LLMParams(Params):
+class LLMParams(Params):
+    """What every LLM generator shares: the request, the prompt and the answer's shape."""
+
     model: str = "local"
     timeout_s: float = Field(30.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)
@@ -244,9 +246,27 @@ class _LLMParams(Params):
     abstain_below: float | None = Field(
         None, description="abstain when the top context score is below this"
     )
+    abstain_in_prompt: bool = Field(
+        True, description="the prompt tells the model to write the not-covered sentence"
+    )
+    answer_prefix: str = Field(
+        "", description='first words of the reply, for the model to continue: "According to [1],"'
+    )
+    max_sentences: int | None = Field(
+        None, ge=1, description="keep the answer's first N sentences (the trace shows the rest)"
+    )
+
+    @model_validator(mode="after")
+    def _prefix_needs_plain_reply(self) -> LLMParams:
+        if self.answer_prefix and self.prompt in ("cot", "json"):
+            raise ValueError(
+                f"answer_prefix cannot be used with prompt {self.prompt!r} (its reply must "
+                "start with its own format); use prompt zero_shot or few_shot, or drop it"
+            )
+        return self
 
 
-class OpenAIParams(_LLMParams):
+class OpenAIParams(LLMParams):
     """Any OpenAI-compatible server: vLLM, Ollama, OpenAI, or `rag llm serve`."""
 
     type: Literal["openai"] = "openai"
@@ -254,7 +274,7 @@ class OpenAIParams(_LLMParams):
     api_key_env: str | None = Field(None, description="environment variable holding the key")
 
 
-class LocalLLMParams(_LLMParams):
+class LocalLLMParams(LLMParams):
     """llama.cpp's server started in-process (xllamacpp) with the packaged SmolLM2 GGUF."""
 
     type: Literal["local"] = "local"

@@ -27,7 +27,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from rag.config import ExtractiveParams
+from ingest.chunkers.sentences import sentence_spans
+from rag.config import ExtractiveParams, LLMParams
 from rag.generators.base import NOT_COVERED
 from rag.generators.citations import (
     attribute_uncited,
@@ -98,26 +99,56 @@ def abstain_answer(reason: str, **details: Any) -> Answer:
 
 
 def llm_answer(
-    llm: ChatModel, count: TokenCounter, style: str, budget: int, query: str,
+    llm: ChatModel, count: TokenCounter, params: LLMParams, query: str,
     contexts: Sequence[ScoredChunk],
 ) -> Answer:  # fmt: skip
-    """Pack -> prompt -> complete -> parse (repair once) -> check citations.
+    """Pack -> prompt -> complete -> parse (repair once) -> shorten -> check citations.
 
     Raises LLMUnavailable when the model cannot be used; the caller falls back."""
-    packed = pack_contexts(contexts, budget, count)
-    messages = build_messages(style, query, list(packed.blocks))
+    style, prefix = params.prompt, params.answer_prefix
+    packed = pack_contexts(contexts, params.context_tokens, count)
+    messages = build_messages(style, query, list(packed.blocks), params.abstain_in_prompt, prefix)
     schema = ANSWER_SCHEMA if style == "json" else None
     completion = llm.complete(messages, schema)
+    if prefix:  # the server continued our first words; the answer is both
+        completion = dataclasses.replace(completion, text=join_prefix(prefix, completion.text))
     details: dict[str, Any] = {
         "method": "llm",
         "prompt_style": style,
         "prompt": "\n\n".join(m["content"] for m in messages),
+        "answer_prefix": prefix or None,
         "packing": packed.report(),
         "reply": completion.text,
         **completion.report(),
     }
     parsed = parse_or_repair(llm, style, messages, completion, schema, details)
+    if params.max_sentences is not None:
+        parsed = shorten(parsed, params.max_sentences, details)
     return finish(parsed, packed, details)
+
+
+def join_prefix(prefix: str, continuation: str) -> str:
+    """'According to [1],' + 'the cache ...' -> 'According to [1], the cache ...'."""
+    if not continuation or continuation[0].isspace() or continuation[0] in ".,;:!?":
+        return prefix + continuation
+    return f"{prefix} {continuation}"
+
+
+def shorten(parsed: Parsed, max_sentences: int, details: dict[str, Any]) -> Parsed:
+    """The answer's first `max_sentences` sentences; the rest is listed in the trace.
+
+    A small model's first sentence is its most grounded; later ones drift (measured in
+    benchmarks/results/generation.md). Cut before the citation check, so a citation in
+    a dropped sentence is not counted as the answer's."""
+    spans = sentence_spans(parsed.answer)
+    if len(spans) <= max_sentences:
+        return parsed
+    cut = spans[max_sentences - 1][1]
+    details["shortened"] = {
+        "kept_sentences": max_sentences,
+        "dropped": [parsed.answer[start:end].strip() for start, end in spans[max_sentences:]],
+    }
+    return dataclasses.replace(parsed, answer=parsed.answer[:cut].strip())
 
 
 def parse_or_repair(
@@ -184,22 +215,28 @@ def extractive_fallback(
 
 
 def stream_answer(
-    llm: ChatModel, count: TokenCounter, budget: int, query: str,
-    contexts: Sequence[ScoredChunk], abstain_below: float | None,
+    llm: ChatModel, count: TokenCounter, params: LLMParams, query: str,
+    contexts: Sequence[ScoredChunk],
 ) -> Iterator[str]:  # fmt: skip
     """The zero-shot answer as it is decoded, token by token (for the service).
 
     Citations cannot be removed from text already sent: a streaming client checks the
-    joined text with `check_citations` at the end. If the model fails before its first
-    token, the extractive fallback's text is sent instead; after it, a notice."""
-    reason = low_score_reason(contexts, abstain_below)
+    joined text with `check_citations` at the end, and `max_sentences` is not applied.
+    If the model fails before its first token, the extractive fallback's text is sent
+    instead; after it, a notice."""
+    reason = low_score_reason(contexts, params.abstain_below)
     if reason is not None:
         yield NOT_COVERED
         return
     sent = False
+    prefix = params.answer_prefix
     try:
-        packed = pack_contexts(contexts, budget, count)
-        for token in llm.stream(build_messages("zero_shot", query, list(packed.blocks))):
+        packed = pack_contexts(contexts, params.context_tokens, count)
+        blocks = list(packed.blocks)
+        messages = build_messages("zero_shot", query, blocks, params.abstain_in_prompt, prefix)
+        for token in llm.stream(messages):
+            if not sent and prefix:
+                token = join_prefix(prefix, token)
             sent = True
             yield token
     except LLMUnavailable as exc:

@@ -78,9 +78,7 @@ class OpenAIGenerator:
         if reason is not None:
             return abstain_answer(reason)
         try:
-            answer = llm_answer(
-                self, self.count_tokens, p.prompt, p.context_tokens, query, contexts
-            )
+            answer = llm_answer(self, self.count_tokens, p, query, contexts)
         except LLMUnavailable as exc:
             return extractive_fallback(query, contexts, str(exc), model=p.model)
         details = {"model": p.model, "base_url": p.base_url, **answer.details}
@@ -89,9 +87,7 @@ class OpenAIGenerator:
     def generate_stream(self, query: str, contexts: Sequence[ScoredChunk]) -> Iterator[str]:
         """The answer's tokens as they arrive (zero-shot prompt; see answering.py)."""
         p = self.params
-        yield from stream_answer(
-            self, self.count_tokens, p.context_tokens, query, contexts, p.abstain_below
-        )
+        yield from stream_answer(self, self.count_tokens, p, query, contexts)
 
     def count_tokens(self, text: str) -> int:
         if self._count is None:

@@ -80,19 +80,40 @@ def system_prompt() -> str:
     return render("system")
 
 
-def build_messages(style: str, question: str, blocks: list[str]) -> list[Message]:
-    """The chat messages for one answer: system prompt + one user turn."""
+def abstain_rule(style: str) -> str:
+    """The prompt's sentence that asks for the not-covered answer, in the style's format."""
+    if style == "cot":
+        return f' If the sources do not answer the question, write "Answer: {NOT_COVERED}"'
+    return f" If the sources do not answer it, write only: {NOT_COVERED}"
+
+
+def build_messages(
+    style: str, question: str, blocks: list[str], abstain: bool = True, prefix: str = ""
+) -> list[Message]:
+    """The chat messages for one answer: system prompt + one user turn.
+
+    `abstain=False` leaves out the "if the sources do not answer it, write ..." sentence
+    (a 135M model writes that sentence for most answerable questions too; abstain on the
+    retrieval score instead). A `prefix` is sent as the start of the assistant's reply,
+    which llama.cpp's server continues (vLLM needs `continue_final_message`)."""
     if style not in STYLES:
         raise ConfigError(f"unknown prompt style {style!r}; choose one of: {', '.join(STYLES)}")
     values: dict[str, str | int] = {
         "sources": sources_section(blocks),
         "question": question,
         "not_covered": NOT_COVERED,
+        "abstain_rule": abstain_rule(style) if abstain else "",
     }
     if style == "few_shot":
         values["examples"] = "\n\n".join(example_text(e) for e in examples())
     user = render(style, **values)
-    return [{"role": "system", "content": system_prompt()}, {"role": "user", "content": user}]
+    messages: list[Message] = [
+        {"role": "system", "content": system_prompt()},
+        {"role": "user", "content": user},
+    ]
+    if prefix:
+        messages.append({"role": "assistant", "content": prefix})
+    return messages
 
 
 def repair_messages(messages: list[Message], reply: str, error: str, style: str) -> list[Message]:

@@ -15,7 +15,12 @@ import pytest
 
 from rag.config import ExtractiveParams, HydeParams, LocalLLMParams, OpenAIParams
 from rag.errors import ComponentError, ConfigError
-from rag.generators.answering import Completion, LLMUnavailable, parse_or_repair
+from rag.generators.answering import (
+    Completion,
+    LLMUnavailable,
+    llm_answer,
+    parse_or_repair,
+)
 from rag.generators.base import NOT_COVERED
 from rag.generators.llm_server import ensure_server, packaged_gguf, resolve_model_path
 from rag.generators.local import LocalLLMGenerator
@@ -114,7 +119,66 @@ def test_a_reply_unreadable_twice_makes_the_model_unavailable() -> None:
         )  # fmt: skip
 
 
+class _Recording(_Scripted):
+    """A scripted model that also keeps the messages it was sent."""
+
+    def __init__(self, *replies: str) -> None:
+        super().__init__(*replies)
+        self.sent: list[list[Message]] = []
+
+    def complete(
+        self, messages: list[Message], schema: Mapping[str, Any] | None = None
+    ) -> Completion:
+        self.sent.append(messages)
+        return super().complete(messages, schema)
+
+
+def _count(text: str) -> int:
+    return len(text.split())
+
+
+def test_answer_prefix_is_sent_as_the_reply_start_and_kept_in_the_answer() -> None:
+    model = _Recording("the KV cache stores keys and values of past tokens.")
+    p = params(answer_prefix="According to [1],", abstain_in_prompt=False)
+    answer = llm_answer(model, _count, p, QUESTION, CONTEXTS)
+    sent = model.sent[0]
+    assert sent[-1] == {"role": "assistant", "content": "According to [1],"}
+    assert NOT_COVERED not in sent[1]["content"], "abstain_in_prompt=False drops the rule"
+    assert answer.text.startswith("According to [1], the KV cache stores keys")
+    assert [c.chunk.chunk_id for c in answer.citations] == ["c0"]
+    assert answer.details["answer_prefix"] == "According to [1],"
+
+
+def test_max_sentences_keeps_the_first_and_lists_the_rest_in_the_trace() -> None:
+    reply = "The KV cache stores keys and values [1]. Chunking splits documents [3]. It is 1999."
+    answer = llm_answer(_Scripted(reply), _count, params(max_sentences=1), QUESTION, CONTEXTS)
+    assert answer.text == "The KV cache stores keys and values [1]."
+    assert [c.n for c in answer.citations] == [1], "a dropped sentence's [3] is not cited"
+    dropped = answer.details["shortened"]["dropped"]
+    assert dropped == ["Chunking splits documents [3].", "It is 1999."]
+
+
+def test_prefix_with_a_structured_prompt_is_a_config_error() -> None:
+    with pytest.raises(ValueError, match="answer_prefix cannot be used with prompt 'json'"):
+        params(prompt="json", answer_prefix="According to [1],")
+
+
 # ----------------------------------------------------------------- the real server
+@pytest.mark.slow
+def test_real_answer_continues_the_prefix_and_cites(generator: LocalLLMGenerator) -> None:
+    g = LocalLLMGenerator(
+        params(answer_prefix="According to [1],", abstain_in_prompt=False, max_sentences=2)
+    )
+    answer = g.generate(QUESTION, CONTEXTS)
+    assert not answer.fallback_used and not answer.abstained, answer.details
+    assert answer.text.startswith("According to [1], ")
+    assert len(answer.text) > len("According to [1], ") + 10, "the model continued it"
+    assert 1 in [c.n for c in answer.citations]
+    assert answer.details["citations"]["removed_count"] == 0
+    streamed = "".join(g.generate_stream(QUESTION, CONTEXTS))
+    assert streamed.startswith("According to [1], ")
+
+
 @pytest.mark.slow
 def test_real_answer_cites_the_source_it_uses(generator: LocalLLMGenerator) -> None:
     answer = generator.generate(QUESTION, CONTEXTS)
