@@ -80,7 +80,11 @@ class ServiceState:
         except ApiError as exc:  # remembered for /ready; the next request tries again
             self._load_errors[name] = f"{exc.error}; {exc.fix}"
             raise
-        log.info("loaded config", extra={"config": name, "chunks": len(pipeline.index.chunks)})
+        warmed = pipeline.warm()  # e.g. late interaction's document vectors, before /ready
+        log.info(
+            "loaded config",
+            extra={"config": name, "chunks": len(pipeline.index.chunks), **warmed},
+        )
         self.swap(name, pipeline)
         return pipeline
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from rag.config import LateInteractionParams
 from rag.rerankers.ranking import check_top_k, rerank_by_scores
-from rag.types import ScoredChunk
+from rag.types import Chunk, ScoredChunk
 
 MAX_TOKENS = 256
 DOC_CACHE_SIZE = 10_000
@@ -147,6 +147,13 @@ class LateInteractionReranker:
         while len(self.doc_cache) > DOC_CACHE_SIZE:  # evict the oldest entries
             del self.doc_cache[next(iter(self.doc_cache))]
         return found
+
+    def prepare(self, chunks: Sequence[Chunk]) -> int:
+        """Encode every chunk now (ColBERT computes these at indexing time), so no query
+        pays for a document seen for the first time. Returns how many were encoded."""
+        missing = [c.text for c in chunks[:DOC_CACHE_SIZE] if c.text not in self.doc_cache]
+        self.encode_documents(missing)
+        return len(missing)
 
     def rerank(
         self, query: str, candidates: Sequence[ScoredChunk], top_k: int

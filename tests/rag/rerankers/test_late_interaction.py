@@ -88,3 +88,18 @@ def test_document_vectors_are_computed_once(reranker: LateInteractionReranker) -
     assert [s.score for s in first] == [s.score for s in second]
     assert first[0].chunk.text == "Lava flows downhill."
     assert first[0].explain["matches"][0][:2] == ["lava", "lava"]
+
+
+def test_prepare_encodes_every_chunk_before_the_first_question(
+    reranker: LateInteractionReranker,
+) -> None:
+    texts = ["Lava flows downhill.", "Bread needs yeast.", "Rivers carve valleys."]
+    chunks = [Chunk(f"c{i}", "d", t, 0, len(t)) for i, t in enumerate(texts)]
+    reranker.doc_cache.clear()
+    assert reranker.prepare(chunks) == 3 and set(reranker.doc_cache) == set(texts)
+    cached = dict(reranker.doc_cache)
+    assert reranker.prepare(chunks) == 0, "a second call has nothing left to encode"
+    candidates = [ScoredChunk(c, 1.0, i + 1) for i, c in enumerate(chunks)]
+    ranked = reranker.rerank("yeast", candidates, top_k=1)
+    assert all(reranker.doc_cache[t] is cached[t] for t in texts)  # the question used them
+    assert ranked[0].chunk.text == "Bread needs yeast."
