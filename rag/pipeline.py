@@ -58,6 +58,8 @@ class Pipeline:
         """Load the index built for `config` and build its reranker and generator."""
         index = load_index(config, corpus)
         reranker = build_reranker(config.reranker) if config.reranker else None
+        if reranker is not None and hasattr(reranker, "load"):
+            reranker.load()  # the model loads here, not inside the first rerank's latency
         rewriter = build_rewriter(config.rewriter) if config.rewriter else None
         return cls(config, index, reranker, build_generator(config.generator), rewriter)
 

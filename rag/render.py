@@ -36,12 +36,26 @@ def trace_tables(console: Console, answer: Answer, limit: int = 10) -> None:
     for stage in answer.trace.stages:
         console.print(stage_table(stage, limit))
         extras = {k: v for k, v in stage.details.items() if k not in ("prompt", "selected")}
+        if "citations" in stage.details:
+            console.print(f"  [bold]citations[/]: {escape(citation_line(stage.details))}")
         if extras:
             console.print(f"  [dim]{escape(_short(extras, 300))}[/]")
         if "prompt" in stage.details:
             console.print(Panel(escape(str(stage.details["prompt"])), title="prompt", style="dim"))
     rows = " · ".join(f"{s.name} {s.latency_ms:.1f} ms" for s in answer.trace.stages)
     console.print(f"[bold]latency[/]: {rows} · total {answer.trace.total_ms:.1f} ms")
+
+
+def citation_line(details: Mapping[str, Any]) -> str:
+    """The citation check in one line: what is cited, who put it there, what was cut."""
+    c = details["citations"]
+    line = (
+        f"valid {c['valid']} (written by the model {c['by_model']}, attributed "
+        f"{[row['n'] for row in c['attributed']]}), invalid removed {c['removed_count']}"
+    )
+    if "shortened" in details:
+        line += f"; reply cut to {details['shortened']['kept_sentences']} sentence(s)"
+    return line
 
 
 def stage_table(stage: StageTrace, limit: int) -> Table:
