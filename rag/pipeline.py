@@ -64,15 +64,17 @@ class Pipeline:
         return cls(config, index, reranker, build_generator(config.generator), rewriter)
 
     def warm(self) -> dict[str, Any]:
-        """Do now what the first questions would otherwise pay for: a reranker that can
-        (late interaction) encodes every chunk of the index. For long-lived processes
-        (`rag serve`); a one-question `rag ask` does not call it."""
-        prepare = getattr(self.reranker, "prepare", None)
-        if prepare is None:
-            return {}
+        """Do now, for every chunk of the index, the per-chunk work the first questions
+        would otherwise pay for: late interaction's document vectors, the extractive
+        generator's sentence analysis. For long-lived processes (`rag serve`); a
+        one-question `rag ask` does not call it. Returns what was prepared, and the time."""
         started = time.perf_counter()
-        encoded = prepare(self.index.chunks)
-        return {"reranker_chunks_encoded": encoded, "warm_s": round(_ms(started) / 1000, 2)}
+        done: dict[str, Any] = {}
+        for stage, component in (("rerank", self.reranker), ("generate", self.generator)):
+            prepare = getattr(component, "prepare", None)
+            if prepare is not None:
+                done[f"{stage}_chunks_prepared"] = prepare(self.index.chunks)
+        return {**done, "warm_s": round(_ms(started) / 1000, 2)} if done else {}
 
     def retrieve(self, question: str, filters: Filters | None = None) -> Retrieval:
         """Retrieve `candidates` chunks, then rerank (or cut) them to `top_k` contexts."""

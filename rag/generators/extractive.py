@@ -24,7 +24,7 @@ from ingest.chunkers.sentences import sentence_spans
 from rag.config import AnalyzerParams, ExtractiveParams
 from rag.generators.base import NOT_COVERED
 from rag.retrievers.analyzer import Analyzer
-from rag.types import Answer, Citation, ScoredChunk
+from rag.types import Answer, Chunk, Citation, ScoredChunk
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,13 @@ class ExtractiveGenerator:
         cited = sorted({s.n for _, s in chosen})
         citations = tuple(Citation(n, contexts[n - 1].chunk) for n in cited)
         return Answer(text, citations, details=details)
+
+    def prepare(self, chunks: Sequence[Chunk]) -> int:
+        """Analyse every chunk's sentences now (a long-lived process calls this once), so
+        no question pays for a chunk seen first. Returns how many chunks were analysed."""
+        for chunk in chunks[:CACHE_SIZE]:
+            self._analysed(chunk.text)
+        return min(len(chunks), CACHE_SIZE)
 
     def _sentences(self, contexts: Sequence[ScoredChunk]) -> list[_Sentence]:
         return [

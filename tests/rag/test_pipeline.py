@@ -53,3 +53,13 @@ def test_trace_records_every_stage_with_ranks_and_latency(pipeline: Pipeline) ->
 def test_question_outside_the_handbook_abstains(pipeline: Pipeline) -> None:
     answer = pipeline.run("zebra giraffe hippopotamus savanna")
     assert answer.abstained and answer.text == NOT_COVERED and not answer.citations
+
+
+def test_warm_prepares_every_chunk_and_answers_do_not_change(pipeline: Pipeline) -> None:
+    question = "How does reciprocal rank fusion combine rankings?"
+    before = pipeline.run(question)
+    done = pipeline.warm()
+    assert done["generate_chunks_prepared"] == len(pipeline.index.chunks)
+    assert "rerank_chunks_prepared" not in done, "this config has no reranker"
+    after = pipeline.run(question)
+    assert after.text == before.text and after.citations == before.citations

@@ -48,3 +48,13 @@ def test_cached_analysis_gives_identical_answers() -> None:
         question, _contexts(RRF, KV)
     )
     assert fresh.text == first.text
+
+
+def test_prepare_fills_the_sentence_cache_before_the_first_question() -> None:
+    generator = ExtractiveGenerator(ExtractiveParams())
+    text = "Reciprocal rank fusion sums one over k plus rank across the lists."
+    chunks = [Chunk("c1", "d", text, 0, len(text))]
+    assert generator.prepare(chunks) == 1
+    assert generator._analysed.cache_info().currsize == 1
+    generator.generate("What does reciprocal rank fusion sum?", [ScoredChunk(chunks[0], 1.0, 1)])
+    assert generator._analysed.cache_info().hits == 1, "the question reused the analysis"
