@@ -128,12 +128,35 @@ def _load_section(report: dict[str, Any]) -> list[str]:
         for name, ms in TARGETS_MS.items()
         if name not in done
     ]
-    return [*lines, "", *missing, "", *READING, ""]
+    return [*lines, "", *missing, *verdicts(report["runs"]), "", *READING, ""]
+
+
+def verdicts(runs: list[dict[str, Any]]) -> list[str]:
+    """Each target, on /query, read three ways: the server's time for one client, and,
+    under the concurrent clients, the pipeline's own time and the server's time (which
+    then includes waiting for the CPU: a closed loop of clients saturates the server)."""
+    out = ["", "**Targets (p50, /query):**", ""]
+    for run in runs:
+        target = run["target_p50_server_ms"]
+        if target is None or run.get("endpoint", "/query") != "/query":
+            continue
+        one, many = run["sequential"], run["concurrent"]
+        checks = [
+            ("server app, 1 client", one["server_app_ms"]["p50"]),
+            (f"pipeline, {many['clients']} clients", many["server_pipeline_ms"]["p50"]),
+            (f"server app, {many['clients']} clients", many["server_app_ms"]["p50"]),
+        ]
+        said = "; ".join(
+            f"{what} {_ms({'v': ms}, 'v')} ms {'met' if ms <= target else 'MISSED'}"
+            for what, ms in checks
+        )
+        out.append(f"- {run['config']} (target {target:g} ms): {said}.")
+    return out
 
 
 READING = [
-    "Reading the numbers: *pipeline* is the work a request asks for (the trace total); "
-    "the targets are about it. *server app* adds what the machine makes the request "
+    "Reading the numbers: *pipeline* is the work a request asks for (the trace total). "
+    "*server app* adds what the machine makes the request "
     "wait for: a worker thread (*queue*; with one client it is pure thread wake-up "
     "latency, which on a machine whose load average is several times its core count is "
     "milliseconds), the trace's JSON, and the hand-back to the event loop. Under 50 "
