@@ -1,8 +1,16 @@
 """How an LLM answer is made, whatever server produces the tokens.
 
 `llm_answer` reads as the steps: pack the contexts into the token budget, build the
-prompt, complete, parse the reply (one repair round trip if it cannot be read), drop
-citations that name no source, and notice when the model abstained. The server is
+prompt, complete, parse the reply (one repair round trip if it cannot be read), keep its
+first `max_sentences`, drop citations that name no source, and notice when the model
+abstained.
+
+Three knobs exist for small models (all measured in benchmarks/results/generation*.md):
+`abstain_in_prompt: false` leaves the "write that the handbook does not cover it" rule
+out of the prompt (SmolLM2-135M writes that sentence for answerable questions too; use
+`abstain_below` on the retrieval score instead); `answer_prefix` is sent as the start of
+the reply, for the server to continue ("According to [1]," anchors it on the best
+source); `max_sentences` keeps the first sentences, where a small model drifts least. The server is
 anything with `complete(messages) -> Completion` (`ChatModel`): `OpenAIGenerator`
 (any OpenAI-compatible server) or `LocalLLMGenerator` (llama.cpp in-process).
 
