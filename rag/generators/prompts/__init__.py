@@ -104,8 +104,9 @@ def build_messages(
         "not_covered": NOT_COVERED,
         "abstain_rule": abstain_rule(style) if abstain else "",
     }
-    if style == "few_shot":
-        values["examples"] = "\n\n".join(example_text(e) for e in examples())
+    if style == "few_shot":  # without the abstain rule, no example abstains either
+        shown = [e for e in examples() if abstain or e.answer != NOT_COVERED]
+        values["examples"] = "\n\n".join(example_text(e) for e in shown)
     user = render(style, **values)
     messages: list[Message] = [
         {"role": "system", "content": system_prompt()},

@@ -60,6 +60,22 @@ def test_few_shot_examples_come_from_the_config_file() -> None:
     assert loaded[0].question in user["content"]
 
 
+def test_without_the_abstain_rule_no_style_asks_for_it_and_no_example_shows_it() -> None:
+    blocks = [source_block(1, "a.md", "RRF sums reciprocal ranks.")]
+    for style in ("zero_shot", "few_shot", "cot"):
+        _, user = build_messages(style, "How does RRF work?", blocks, abstain=False)
+        assert NOT_COVERED not in user["content"], style
+    abstaining = [e for e in examples() if e.answer == NOT_COVERED]
+    _, user = build_messages("few_shot", "q?", blocks, abstain=False)
+    assert abstaining and all(e.question not in user["content"] for e in abstaining)
+
+
+def test_a_prefix_becomes_the_start_of_the_assistant_turn() -> None:
+    messages = build_messages("zero_shot", "q?", [], prefix="According to [1],")
+    assert [m["role"] for m in messages] == ["system", "user", "assistant"]
+    assert messages[-1]["content"] == "According to [1],"
+
+
 def test_unknown_style_and_missing_values_are_errors() -> None:
     with pytest.raises(ConfigError, match="choose one of: zero_shot, few_shot, cot, json"):
         build_messages("socratic", "q", [])
