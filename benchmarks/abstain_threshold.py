@@ -11,9 +11,10 @@ score), so it is measured for one config:
    best balanced accuracy (mean of: answerable kept, unanswerable abstained);
 3. apply that threshold, unchanged, to the test split and report both splits.
 
-The test split never moves the threshold. Writes benchmarks/results/abstain_threshold.{json,md}.
+The test split never moves the threshold. Writes benchmarks/results/<out>.{json,md}.
 
     .venv/bin/python benchmarks/abstain_threshold.py [--config configs/hybrid-rerank-llm.yaml]
+        [--out abstain_threshold]
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ def curve(dev: Scored, test: Scored, points: int = 8) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="configs/hybrid-rerank-llm.yaml")
+    parser.add_argument("--out", default="abstain_threshold", help="results/<out>.{json,md}")
     args = parser.parse_args()
     rows = [row for _, row in read_jsonl(GOLD)]
     load_start, started = os.getloadavg(), time.perf_counter()
@@ -151,8 +153,8 @@ def main() -> None:
         "scores": {"dev": dev, "test": test},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "abstain_threshold.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "abstain_threshold.md").write_text(markdown(report))
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / f"{args.out}.md").write_text(markdown(report))
     print(markdown(report))
 
 
