@@ -1,5 +1,10 @@
 """Pipeline configuration: one pydantic model per component's parameters, loaded from YAML.
 
+The component models live in `rag/params.py` (chunkers, embedders, retrievers,
+rerankers) and `rag/llm_params.py` (generators, rewriters, the guard); this module
+assembles them into `PipelineConfig`, loads and validates files, and re-exports every
+name, so `from rag.config import BM25Params` is the one import path.
+
 A config names each component by `type:` (looked up in `rag.registry`) plus that
 component's parameters. Everything is validated when the file loads, so a typo fails
 before any model is loaded, with the key, the bad value and the allowed values:
@@ -16,315 +21,82 @@ import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast, get_args
+from typing import Any, cast, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError
 
 from rag.errors import ConfigError
+from rag.llm_params import (
+    ExtractiveParams,
+    GeneratorConfig,
+    HydeParams,
+    LLMConfig,
+    LLMParams,
+    LocalLLMParams,
+    MultiQueryParams,
+    OpenAIParams,
+    RewriterConfig,
+    SecurityParams,
+)
+from rag.params import (
+    AnalyzerParams,
+    BM25Params,
+    ChunkerConfig,
+    CrossEncoderParams,
+    DenseParams,
+    EmbedderParams,
+    FaissIndexParams,
+    FixedChunkerParams,
+    HybridParams,
+    LateInteractionParams,
+    MarkdownChunkerParams,
+    Params,
+    QdrantParams,
+    RecursiveChunkerParams,
+    RerankerConfig,
+    RetrieverConfig,
+    SemanticChunkerParams,
+    SentenceChunkerParams,
+)
 
-
-class Params(BaseModel):
-    """Base for parameter models: unknown keys are errors, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# ---------------------------------------------------------------------------- chunkers
-class _WindowParams(Params):
-    size: int = Field(200, ge=8, le=8192, description="maximum chunk size in tokens")
-    overlap: int = Field(40, ge=0, description="tokens shared by consecutive chunks")
-
-    @model_validator(mode="after")
-    def _overlap_below_size(self) -> _WindowParams:
-        if self.overlap >= self.size:
-            raise ValueError(f"overlap ({self.overlap}) must be smaller than size ({self.size})")
-        return self
-
-
-class FixedChunkerParams(_WindowParams):
-    """Windows of `size` tokens (MiniLM's tokenizer) with `overlap` tokens of overlap."""
-
-    type: Literal["fixed"] = "fixed"
-
-
-class RecursiveChunkerParams(_WindowParams):
-    """Split on the coarsest separator that brings pieces under `size`, then merge."""
-
-    type: Literal["recursive"] = "recursive"
-    separators: tuple[str, ...] = ("\n## ", "\n### ", "\n\n", "\n", ". ", " ")
-
-
-class MarkdownChunkerParams(_WindowParams):
-    """One chunk per heading section; sections longer than `size` split recursively."""
-
-    type: Literal["markdown"] = "markdown"
-    size: int = Field(256, ge=8, le=8192, description="MiniLM reads at most 256 tokens")
-    max_level: int = Field(3, ge=1, le=6, description="deepest heading level that starts a chunk")
-
-
-class SentenceChunkerParams(Params):
-    """Windows of `sentences` sentences, advancing `stride` sentences at a time."""
-
-    type: Literal["sentence"] = "sentence"
-    sentences: int = Field(5, ge=1, le=200)
-    stride: int = Field(3, ge=1, le=200)
-
-    @model_validator(mode="after")
-    def _stride_within_window(self) -> SentenceChunkerParams:
-        if self.stride > self.sentences:
-            raise ValueError(
-                f"stride ({self.stride}) must be at most sentences ({self.sentences}), "
-                "or sentences between windows would be skipped"
-            )
-        return self
-
-
-class EmbedderParams(Params):
-    """A sentence-transformers model shipped in a PyPI package (see shared MODELS.md)."""
-
-    model: Literal["minilm", "mpnet"] = "minilm"
-    batch_size: int = Field(32, ge=1, le=1024)
-    cache: bool = Field(True, description="content-addressed embedding cache on disk")
-
-
-class SemanticChunkerParams(Params):
-    """Split where adjacent-sentence similarity falls below a percentile of all gaps."""
-
-    type: Literal["semantic"] = "semantic"
-    percentile: float = Field(
-        85.0, gt=0, lt=100, description="break at distances above this percentile"
-    )
-    min_size: int = Field(40, ge=1, description="minimum chunk size in tokens")
-    max_size: int = Field(256, ge=8, description="maximum chunk size in tokens")
-    embedder: EmbedderParams = EmbedderParams()
-
-
-ChunkerConfig = Annotated[
-    FixedChunkerParams
-    | RecursiveChunkerParams
-    | MarkdownChunkerParams
-    | SentenceChunkerParams
-    | SemanticChunkerParams,
-    Field(discriminator="type"),
+__all__ = [
+    "AnalyzerParams",
+    "BM25Params",
+    "ChunkerConfig",
+    "CrossEncoderParams",
+    "DenseParams",
+    "EmbedderParams",
+    "ExtractiveParams",
+    "FaissIndexParams",
+    "FixedChunkerParams",
+    "GeneratorConfig",
+    "HybridParams",
+    "HydeParams",
+    "LLMConfig",
+    "LLMParams",
+    "LateInteractionParams",
+    "LocalLLMParams",
+    "MarkdownChunkerParams",
+    "MultiQueryParams",
+    "OpenAIParams",
+    "Params",
+    "PipelineConfig",
+    "QdrantParams",
+    "RecursiveChunkerParams",
+    "RerankerConfig",
+    "RetrieverConfig",
+    "RewriterConfig",
+    "SecurityParams",
+    "SemanticChunkerParams",
+    "SentenceChunkerParams",
+    "format_validation_error",
+    "load_config",
+    "parse_config",
+    "read_yaml_mapping",
+    "set_dotted",
+    "stable_hash",
 ]
-
-
-# -------------------------------------------------------------------------- retrievers
-class AnalyzerParams(Params):
-    """How text becomes BM25 terms."""
-
-    lowercase: bool = True
-    stopwords: Literal["english", "none"] = "english"
-    stemmer: Literal["english", "none"] = "english"
-
-
-class BM25Params(Params):
-    """Okapi BM25. `impl` picks rank-bm25 (reference) or our scipy.sparse version."""
-
-    type: Literal["bm25"] = "bm25"
-    impl: Literal["sparse", "rank_bm25"] = "sparse"
-    k1: float = Field(1.5, ge=0)
-    b: float = Field(0.75, ge=0, le=1)
-    epsilon: float = Field(0.25, ge=0, description="rank-bm25's idf floor, as a share of mean idf")
-    analyzer: AnalyzerParams = AnalyzerParams()
-
-
-class FaissIndexParams(Params):
-    """A FAISS inner-product index over normalised vectors (so scores are cosines)."""
-
-    kind: Literal["flat", "hnsw", "ivf_flat", "ivf_pq"] = "flat"
-    M: int = Field(32, ge=2, le=256, description="HNSW links per node")
-    ef_construction: int = Field(200, ge=8, description="HNSW build beam width")
-    ef_search: int = Field(64, ge=1, description="HNSW query beam width")
-    nlist: int = Field(100, ge=1, description="IVF coarse clusters")
-    nprobe: int = Field(10, ge=1, description="IVF clusters visited per query")
-    pq_m: int = Field(48, ge=1, description="PQ sub-vectors (must divide the dimension)")
-    nbits: int = Field(8, ge=1, le=16, description="bits per PQ code")
-    rescore: int = Field(0, ge=0, description="re-score this many PQ hits exactly (0 = off)")
-
-
-class DenseParams(Params):
-    type: Literal["dense"] = "dense"
-    embedder: EmbedderParams = EmbedderParams()
-    index: FaissIndexParams = FaissIndexParams()
-    overfetch: int = Field(4, ge=1, description="with a filter, fetch top_k x this, then filter")
-
-
-class QdrantParams(Params):
-    """Qdrant through qdrant-client: in-process local mode unless `url` is set."""
-
-    type: Literal["qdrant"] = "qdrant"
-    embedder: EmbedderParams = EmbedderParams()
-    url: str | None = Field(None, description="e.g. http://localhost:6333; None = embedded")
-    collection: str = "handbook"
-    api_key_env: str | None = Field(None, description="environment variable holding the key")
-
-
-def _bm25_and_dense() -> list[Any]:
-    return [BM25Params(), DenseParams()]
-
-
-class HybridParams(Params):
-    """Two or more retrievers fused by a named pure function."""
-
-    type: Literal["hybrid"] = "hybrid"
-    retrievers: list[RetrieverConfig] = Field(
-        default_factory=lambda: _bm25_and_dense(), min_length=2
-    )
-    fusion: Literal["rrf", "weighted"] = "rrf"
-    k: float = Field(60.0, gt=0, description="RRF constant (Cormack et al. 2009 use 60)")
-    weights: list[float] | None = Field(None, description="one per retriever; default equal")
-    normalization: Literal["minmax", "zscore", "dbsf"] = "minmax"
-    candidates: int = Field(100, ge=1, description="how many each retriever returns before fusion")
-
-    @model_validator(mode="after")
-    def _weights_match(self) -> HybridParams:
-        if self.weights is not None and len(self.weights) != len(self.retrievers):
-            raise ValueError(
-                f"weights has {len(self.weights)} values but there are "
-                f"{len(self.retrievers)} retrievers; give one weight per retriever"
-            )
-        return self
-
-
-RetrieverConfig = Annotated[
-    BM25Params | DenseParams | QdrantParams | HybridParams,
-    Field(discriminator="type"),
-]
-HybridParams.model_rebuild()
-
-
-# --------------------------------------------------------------------------- rerankers
-class CrossEncoderParams(Params):
-    type: Literal["cross_encoder"] = "cross_encoder"
-    model: str = Field("handbook-minilm-ce", description="a shipped model name or a directory")
-    top_k: int = Field(5, ge=1)
-    batch_size: int = Field(32, ge=1)
-    max_length: int = Field(256, ge=16, le=512)
-    # weight of the previous stage's ranking in an RRF blend with the reranker's
-    # (rag/rerankers/ranking.py): 0 = the reranker's order alone, 0.5 = plain RRF
-    blend: float = Field(0.0, ge=0.0, le=1.0)
-
-
-class LateInteractionParams(Params):
-    """ColBERT-style MaxSim over MiniLM token embeddings; no training."""
-
-    type: Literal["late_interaction"] = "late_interaction"
-    model: Literal["minilm"] = "minilm"
-    top_k: int = Field(5, ge=1)
-    batch_size: int = Field(32, ge=1)
-    # weight of the previous stage's ranking in an RRF blend with the reranker's
-    # (rag/rerankers/ranking.py): 0 = the reranker's order alone, 0.5 = plain RRF
-    blend: float = Field(0.0, ge=0.0, le=1.0)
-
-
-RerankerConfig = Annotated[CrossEncoderParams | LateInteractionParams, Field(discriminator="type")]
-
-
-# -------------------------------------------------------------------------- generators
-class ExtractiveParams(Params):
-    """No LLM: the question's best-matching sentences from the top chunks, with [n]."""
-
-    type: Literal["extractive"] = "extractive"
-    max_sentences: int = Field(3, ge=1, le=20)
-    min_overlap: float = Field(
-        0.2, ge=0, le=1, description="abstain when no sentence shares this share of query terms"
-    )
-
-
-class LLMParams(Params):
-    """What every LLM generator shares: the request, the prompt and the answer's shape."""
-
-    model: str = "local"
-    timeout_s: float = Field(30.0, gt=0)
-    max_retries: int = Field(2, ge=0, le=10)
-    temperature: float = Field(0.2, ge=0, le=2)
-    max_tokens: int = Field(256, ge=1)
-    prompt: Literal["zero_shot", "few_shot", "cot", "json"] = "zero_shot"
-    context_tokens: int = Field(1500, ge=64, description="token budget for packed context")
-    abstain_below: float | None = Field(
-        None, description="abstain when the top context score is below this"
-    )
-    abstain_in_prompt: bool = Field(
-        True, description="the prompt tells the model to write the not-covered sentence"
-    )
-    answer_prefix: str = Field(
-        "", description='first words of the reply, for the model to continue: "According to [1],"'
-    )
-    max_sentences: int | None = Field(
-        None, ge=1, description="keep the answer's first N sentences (the trace shows the rest)"
-    )
-
-    @model_validator(mode="after")
-    def _prefix_needs_plain_reply(self) -> LLMParams:
-        if self.answer_prefix and self.prompt in ("cot", "json"):
-            raise ValueError(
-                f"answer_prefix cannot be used with prompt {self.prompt!r} (its reply must "
-                "start with its own format); use prompt zero_shot or few_shot, or drop it"
-            )
-        return self
-
-
-class OpenAIParams(LLMParams):
-    """Any OpenAI-compatible server: vLLM, Ollama, OpenAI, or `rag llm serve`."""
-
-    type: Literal["openai"] = "openai"
-    base_url: str = "http://127.0.0.1:8089/v1"
-    api_key_env: str | None = Field(None, description="environment variable holding the key")
-
-
-class LocalLLMParams(LLMParams):
-    """llama.cpp's server started in-process (xllamacpp) with the packaged SmolLM2 GGUF."""
-
-    type: Literal["local"] = "local"
-    model_path: str | None = Field(None, description="a GGUF file; default: packaged SmolLM2")
-    port: int = Field(0, ge=0, le=65535, description="0 = pick a free port")
-    n_ctx: int = Field(4096, ge=256)
-    threads: int = Field(2, ge=1)
-
-
-GeneratorConfig = Annotated[
-    ExtractiveParams | OpenAIParams | LocalLLMParams, Field(discriminator="type")
-]
-
-
-# --------------------------------------------------------------------------- rewriters
-LLMConfig = Annotated[OpenAIParams | LocalLLMParams, Field(discriminator="type")]
-
-
-class HydeParams(Params):
-    """HyDE (Gao et al. 2022): retrieve with an LLM-written hypothetical answer passage."""
-
-    type: Literal["hyde"] = "hyde"
-    llm: LLMConfig = LocalLLMParams(max_tokens=128, temperature=0.7)
-    keep_query: bool = Field(True, description="also retrieve with the question, fuse by RRF")
-    k: float = Field(60.0, gt=0, description="RRF constant for fusing the result lists")
-
-
-class MultiQueryParams(Params):
-    """Multi-query: `n` LLM rewrites of the question, each retrieved, fused by RRF."""
-
-    type: Literal["multi_query"] = "multi_query"
-    llm: LLMConfig = LocalLLMParams(max_tokens=128, temperature=0.7)
-    n: int = Field(3, ge=1, le=10, description="how many rewrites to ask for")
-    keep_query: bool = Field(True, description="also retrieve with the question, fuse by RRF")
-    k: float = Field(60.0, gt=0, description="RRF constant for fusing the result lists")
-
-
-RewriterConfig = Annotated[HydeParams | MultiQueryParams, Field(discriminator="type")]
-
-
-# ---------------------------------------------------------------------------- security
-class SecurityParams(Params):
-    """The prompt-injection guard (rag/security): flags instruction-like text in the
-    question and in every retrieved chunk, and shows the flags in the trace."""
-
-    enabled: bool = Field(True, description="scan the question and the retrieved chunks")
-    drop_flagged: bool = Field(
-        True,
-        description="drop high-severity chunks before generation; false keeps them, quoted as data",
-    )
 
 
 # ---------------------------------------------------------------------------- pipeline
