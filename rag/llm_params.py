@@ -42,6 +42,13 @@ class LLMParams(Params):
     answer_prefix: str = Field(
         "", description='first words of the reply, for the model to continue: "According to [1],"'
     )
+    context: Literal["chunks", "sentences"] = Field(
+        "chunks",
+        description="sources as whole chunks, or each cut to the sentences nearest the question",
+    )
+    sentences_per_context: int = Field(
+        2, ge=1, le=20, description="with context: sentences, the best N (+ each next one)"
+    )
     max_sentences: int | None = Field(
         None, ge=1, description="keep the answer's first N sentences (the trace shows the rest)"
     )

@@ -30,6 +30,7 @@ answers with another LLM call.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -114,7 +115,8 @@ def llm_answer(
 
     Raises LLMUnavailable when the model cannot be used; the caller falls back."""
     style, prefix = params.prompt, params.answer_prefix
-    packed = pack_contexts(contexts, params.context_tokens, count)
+    texts = source_texts(params, query, contexts)
+    packed = pack_contexts(contexts, params.context_tokens, count, texts)
     messages = build_messages(style, query, list(packed.blocks), params.abstain_in_prompt, prefix)
     schema = ANSWER_SCHEMA if style == "json" else None
     completion = llm.complete(messages, schema)
@@ -125,7 +127,7 @@ def llm_answer(
         "prompt_style": style,
         "prompt": "\n\n".join(m["content"] for m in messages),
         "answer_prefix": prefix or None,
-        "packing": packed.report(),
+        "packing": {**packed.report(), "context": params.context},
         "reply": completion.text,
         **completion.report(),
     }
@@ -133,6 +135,21 @@ def llm_answer(
     if params.max_sentences is not None:
         parsed = shorten(parsed, params.max_sentences, details)
     return finish(parsed, packed, details)
+
+
+def source_texts(
+    params: LLMParams, query: str, contexts: Sequence[ScoredChunk]
+) -> list[str] | None:
+    """The sources' texts: None for whole chunks, else each cut to its key sentences."""
+    if params.context == "chunks":
+        return None
+    return _sentence_picker().key_sentences(query, contexts, params.sentences_per_context)
+
+
+@functools.cache
+def _sentence_picker() -> ExtractiveGenerator:
+    """One per process: its per-chunk sentence analysis is cached (LRU, thread-safe)."""
+    return ExtractiveGenerator(ExtractiveParams())
 
 
 def join_prefix(prefix: str, continuation: str) -> str:
@@ -239,7 +256,8 @@ def stream_answer(
     sent = False
     prefix = params.answer_prefix
     try:
-        packed = pack_contexts(contexts, params.context_tokens, count)
+        texts = source_texts(params, query, contexts)
+        packed = pack_contexts(contexts, params.context_tokens, count, texts)
         blocks = list(packed.blocks)
         messages = build_messages("zero_shot", query, blocks, params.abstain_in_prompt, prefix)
         for token in llm.stream(messages):

@@ -93,6 +93,29 @@ class ExtractiveGenerator:
         citations = tuple(Citation(n, contexts[n - 1].chunk) for n in cited)
         return Answer(text, citations, details=details)
 
+    def key_sentences(
+        self, query: str, contexts: Sequence[ScoredChunk], per_context: int
+    ) -> list[str]:
+        """Each context cut to its `per_context` sentences that cover most of the query,
+        each followed by the sentence after it (a definition often ends in a colon and
+        goes on in the next one), in reading order. A context with no analysable
+        sentence (a table, code) keeps its text. Compresses an LLM's sources."""
+        sentences = self._sentences(contexts)
+        query_terms = set(self.analyzer.tokens(query))
+        idf = sentence_idf(sentences)
+        out = []
+        for n, context in enumerate(contexts, start=1):
+            own = [s for s in sentences if s.n == n]
+            if not own:
+                out.append(context.chunk.text)
+                continue
+            best = sorted(
+                range(len(own)), key=lambda i: -coverage_score(query_terms, own[i].terms, idf)
+            )[:per_context]
+            keep = sorted({j for i in best for j in (i, i + 1) if j < len(own)})
+            out.append(" ".join(own[j].text for j in keep))
+        return out
+
     def prepare(self, chunks: Sequence[Chunk]) -> int:
         """Analyse every chunk's sentences now (a long-lived process calls this once), so
         no question pays for a chunk seen first. Returns how many chunks were analysed."""

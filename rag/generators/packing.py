@@ -48,13 +48,21 @@ class Packed:
         }
 
 
-def pack_contexts(contexts: Sequence[ScoredChunk], budget: int, count: TokenCounter) -> Packed:
-    """Keep the longest prefix of `contexts` whose rendered blocks fit in `budget` tokens."""
+def pack_contexts(
+    contexts: Sequence[ScoredChunk],
+    budget: int,
+    count: TokenCounter,
+    texts: Sequence[str] | None = None,
+) -> Packed:
+    """Keep the longest prefix of `contexts` whose rendered blocks fit in `budget` tokens.
+    `texts[i]` replaces context i's text in its block (compressed sources); citations
+    still name the whole chunk."""
     kept: list[ScoredChunk] = []
     blocks: list[str] = []
     used = 0
     for n, context in enumerate(contexts, start=1):
-        block = source_block(n, source_title(context.chunk), context.chunk.text)
+        text = context.chunk.text if texts is None else texts[n - 1]
+        block = source_block(n, source_title(context.chunk), text)
         tokens = count(block)
         if used + tokens > budget:
             break

@@ -58,3 +58,24 @@ def test_prepare_fills_the_sentence_cache_before_the_first_question() -> None:
     assert generator._analysed.cache_info().currsize == 1
     generator.generate("What does reciprocal rank fusion sum?", [ScoredChunk(chunks[0], 1.0, 1)])
     assert generator._analysed.cache_info().hits == 1, "the question reused the analysis"
+
+
+def test_key_sentences_keep_the_best_match_and_the_sentence_after_it() -> None:
+    text = (
+        "Chunking splits documents into pieces before they are embedded. "
+        "Reciprocal rank fusion scores each document by summing over the rankings. "
+        "Every list adds one over sixty plus the document's rank in that list. "
+        "Dense retrieval compares embeddings of questions and passages."
+    )
+    table = "| a | b |\n| 1 | 2 |"
+    contexts = [
+        ScoredChunk(Chunk("c1", "d", text, 0, len(text)), 1.0, 1),
+        ScoredChunk(Chunk("c2", "d", table, 0, len(table)), 0.5, 2),
+    ]
+    generator = ExtractiveGenerator(ExtractiveParams())
+    first, second = generator.key_sentences("How does reciprocal rank fusion work?", contexts, 1)
+    assert first == (
+        "Reciprocal rank fusion scores each document by summing over the rankings. "
+        "Every list adds one over sixty plus the document's rank in that list."
+    )
+    assert second == table, "a context without prose sentences keeps its text"

@@ -158,6 +158,23 @@ def test_max_sentences_keeps_the_first_and_lists_the_rest_in_the_trace() -> None
     assert dropped == ["Chunking splits documents [3].", "It is 1999."]
 
 
+def test_sentence_context_sends_each_sources_key_sentences_only() -> None:
+    text = (
+        "Tokenizers split rare words into several pieces of the vocabulary. "
+        "The KV cache stores the keys and values of past tokens during decoding. "
+        "Batching groups requests to keep the GPU busy."
+    )
+    contexts = [ScoredChunk(Chunk("kv", "d", text, 0, len(text), "a.md"), 2.0, 1), *CONTEXTS]
+    model = _Recording("It stores keys and values [1].")
+    p = params(context="sentences", sentences_per_context=1)
+    answer = llm_answer(model, _count, p, QUESTION, contexts)
+    prompt = model.sent[0][1]["content"]
+    assert "The KV cache stores the keys and values of past tokens" in prompt
+    assert "Tokenizers split rare words" not in prompt, "a sentence far from the question"
+    assert answer.details["packing"]["context"] == "sentences"
+    assert answer.citations[0].chunk.text == text, "the citation names the whole chunk"
+
+
 def test_prefix_with_a_structured_prompt_is_a_config_error() -> None:
     with pytest.raises(ValueError, match="answer_prefix cannot be used with prompt 'json'"):
         params(prompt="json", answer_prefix="According to [1],")
