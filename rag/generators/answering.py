@@ -5,7 +5,7 @@ prompt, complete, parse the reply (one repair round trip if it cannot be read), 
 first `max_sentences`, drop citations that name no source, and notice when the model
 abstained.
 
-Three knobs exist for small models (all measured in benchmarks/results/generation*.md):
+Three knobs exist for small models (`shaping.py`; measured in results/generation*.md):
 `abstain_in_prompt: false` leaves the "write that the handbook does not cover it" rule
 out of the prompt (SmolLM2-135M writes that sentence for answerable questions too; use
 `abstain_below` on the retrieval score instead); `answer_prefix` is sent as the start of
@@ -30,13 +30,11 @@ answers with another LLM call.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ingest.chunkers.sentences import sentence_spans
 from rag.config import ExtractiveParams, LLMParams
 from rag.generators.base import NOT_COVERED
 from rag.generators.citations import (
@@ -49,6 +47,7 @@ from rag.generators.extractive import ExtractiveGenerator
 from rag.generators.packing import Packed, TokenCounter, pack_contexts
 from rag.generators.parsing import ANSWER_SCHEMA, Parsed, ParseError, parse_reply
 from rag.generators.prompts import Message, build_messages, repair_messages
+from rag.generators.shaping import join_prefix, shorten, source_texts
 from rag.types import Answer, Citation, ScoredChunk
 
 log = logging.getLogger(__name__)
@@ -135,45 +134,6 @@ def llm_answer(
     if params.max_sentences is not None:
         parsed = shorten(parsed, params.max_sentences, details)
     return finish(parsed, packed, details)
-
-
-def source_texts(
-    params: LLMParams, query: str, contexts: Sequence[ScoredChunk]
-) -> list[str] | None:
-    """The sources' texts: None for whole chunks, else each cut to its key sentences."""
-    if params.context == "chunks":
-        return None
-    return _sentence_picker().key_sentences(query, contexts, params.sentences_per_context)
-
-
-@functools.cache
-def _sentence_picker() -> ExtractiveGenerator:
-    """One per process: its per-chunk sentence analysis is cached (LRU, thread-safe)."""
-    return ExtractiveGenerator(ExtractiveParams())
-
-
-def join_prefix(prefix: str, continuation: str) -> str:
-    """'According to [1],' + 'the cache ...' -> 'According to [1], the cache ...'."""
-    if not continuation or continuation[0].isspace() or continuation[0] in ".,;:!?":
-        return prefix + continuation
-    return f"{prefix} {continuation}"
-
-
-def shorten(parsed: Parsed, max_sentences: int, details: dict[str, Any]) -> Parsed:
-    """The answer's first `max_sentences` sentences; the rest is listed in the trace.
-
-    A small model's first sentence is its most grounded; later ones drift (measured in
-    benchmarks/results/generation.md). Cut before the citation check, so a citation in
-    a dropped sentence is not counted as the answer's."""
-    spans = sentence_spans(parsed.answer)
-    if len(spans) <= max_sentences:
-        return parsed
-    cut = spans[max_sentences - 1][1]
-    details["shortened"] = {
-        "kept_sentences": max_sentences,
-        "dropped": [parsed.answer[start:end].strip() for start, end in spans[max_sentences:]],
-    }
-    return dataclasses.replace(parsed, answer=parsed.answer[:cut].strip())
 
 
 def parse_or_repair(
