@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import tempfile
 import time
@@ -31,6 +30,8 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from results_io import write_results
+
 from eval.dataset import read_jsonl
 from ingest.indexer import build_index
 from rag.config import load_config
@@ -38,7 +39,6 @@ from rag.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "corpus" / "eval" / "handbook_qa.jsonl"
-RESULTS = ROOT / "benchmarks" / "results"
 
 Scored = list[tuple[float, bool]]  # (top context score, question is unanswerable)
 
@@ -152,9 +152,7 @@ def main() -> None:
         "curve": curve(dev, test),
         "scores": {"dev": dev, "test": test},
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.out}.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / f"{args.out}.md").write_text(markdown(report))
+    write_results(args.out, report, markdown(report))
     print(markdown(report))
 
 

@@ -34,11 +34,12 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ[_var] = "1"  # one thread, set before numpy and torch are imported
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
+
+from results_io import write_results  # noqa: E402
 
 from eval.beir import fitted_retriever, load_beir, run_queries, summarize  # noqa: E402
 from rag.config import load_config  # noqa: E402
@@ -49,7 +50,6 @@ from rag.retrievers.hybrid import HybridRetriever  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path("/work/shared/benchmarks")
-RESULTS = ROOT / "benchmarks" / "results"
 CONFIGS = {name: ROOT / "configs" / f"{name}.yaml" for name in ("bm25", "dense", "hybrid")}
 DATASETS = ("scifact", "nfcorpus")
 
@@ -197,9 +197,7 @@ def main() -> None:
         "published": {f"{d}/{n}": v for (d, n), v in PUBLISHED.items()},
     }
     report["verdicts"] = verdicts(rows)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "beir.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "beir.md").write_text(markdown(report))
+    write_results("beir", report, markdown(report))
     print("\n".join(report["verdicts"]))
 
 

@@ -37,6 +37,8 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from results_io import write_results
+
 from eval.judges.claims import ClaimJudge
 from eval.metrics.generation import strip_citations, token_f1
 from ingest.indexer import build_index
@@ -47,7 +49,6 @@ from rag.types import Answer
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "corpus" / "eval" / "handbook_qa.jsonl"
-RESULTS = ROOT / "benchmarks" / "results"
 
 
 def questions(limit: int | None) -> list[dict[str, Any]]:
@@ -208,9 +209,7 @@ def main() -> None:
         "out": args.out,
     }
     report = {"meta": meta, "summary": summarise(rows, meta["config_timeout_s"] or 0), "rows": rows}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.out}.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / f"{args.out}.md").write_text(markdown(report))
+    write_results(args.out, report, markdown(report))
     print(markdown(report))
 
 

@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from results_io import write_results
+
 from ingest.indexer import Index, build_index, load_index
 from rag.config import (
     ExtractiveParams,
@@ -47,7 +49,6 @@ from rag.security.injection import scan
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "security" / "injection_cases.jsonl"
-RESULTS = ROOT / "benchmarks" / "results"
 POLICIES = {
     "off": SecurityParams(enabled=False),
     "quote": SecurityParams(drop_flagged=False),
@@ -174,9 +175,7 @@ def main() -> None:
             "machine": f"{platform.machine()}, {os.cpu_count()} cores",
             "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
         }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "injection.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "injection.md").write_text(markdown(report))
+    write_results("injection", report, markdown(report))
     print(markdown(report))
 
 

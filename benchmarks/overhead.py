@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from results_io import write_results
 
 from eval.beir import BeirData, fitted_retriever, load_beir
 from eval.metrics.retrieval import ndcg_at_k
 from rag.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
 SCIFACT = Path("/work/shared/benchmarks/scifact")
 TOP_K, RRF_K = 100, 60
 Search = Callable[[str], list[str]]
@@ -181,9 +181,7 @@ def main() -> None:
         report["pairs"][name] = race(data, raw, mine, args.queries)
         print(name, json.dumps(report["pairs"][name]), flush=True)
     report["load_after"] = [round(x, 2) for x in os.getloadavg()]
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "overhead.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "overhead.md").write_text(markdown(report))
+    write_results("overhead", report, markdown(report))
     print(markdown(report))
 
 

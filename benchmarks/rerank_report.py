@@ -6,11 +6,8 @@ cross-encoder (top 100) nDCG@10, and the issue's target for hybrid + our cross-e
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from results_io import write_results
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
 DATASETS = ("scifact", "nfcorpus")
 PUBLISHED = {"scifact": 0.688, "nfcorpus": 0.350}  # BM25 + MiniLM-L6 CE, BEIR Table 2
 TARGET = ("scifact", "hybrid", "cross_encoder", 0.70)
@@ -118,9 +115,7 @@ def markdown(report: dict) -> str:
 
 
 def write(report: dict) -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "rerank.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "rerank.md").write_text(markdown(report))
+    write_results("rerank", report, markdown(report))
 
 
 def _order(row: dict) -> tuple:
