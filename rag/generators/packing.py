@@ -57,11 +57,12 @@ def pack_contexts(
     """Keep the longest prefix of `contexts` whose rendered blocks fit in `budget` tokens.
     `texts[i]` replaces context i's text in its block (compressed sources); citations
     still name the whole chunk."""
+    if texts is None:
+        texts = [c.chunk.text for c in contexts]
     kept: list[ScoredChunk] = []
     blocks: list[str] = []
     used = 0
-    for n, context in enumerate(contexts, start=1):
-        text = context.chunk.text if texts is None else texts[n - 1]
+    for n, (context, text) in enumerate(zip(contexts, texts, strict=True), start=1):
         block = source_block(n, source_title(context.chunk), text)
         tokens = count(block)
         if used + tokens > budget:
@@ -71,25 +72,22 @@ def pack_contexts(
         used += tokens
     truncated = None
     if not kept and contexts:  # nothing fits: cut the best chunk down rather than send nothing
-        block, used, truncated = _truncate(contexts[0], budget, count)
+        block, used, truncated = _truncate(contexts[0], texts[0], budget, count)
         kept, blocks = [contexts[0]], [block]
-    cut = tuple(_cut_row(c, count) for c in contexts[len(kept) :])
+    rest = range(len(kept), len(contexts))
+    cut = tuple(_cut_row(contexts[i], texts[i], count) for i in rest)
     return Packed(tuple(kept), tuple(blocks), used, budget, cut, truncated)
 
 
-def _cut_row(context: ScoredChunk, count: TokenCounter) -> dict[str, Any]:
-    return {
-        "chunk_id": context.chunk.chunk_id,
-        "rank": context.rank,
-        "tokens": count(context.chunk.text),
-    }
+def _cut_row(context: ScoredChunk, text: str, count: TokenCounter) -> dict[str, Any]:
+    return {"chunk_id": context.chunk.chunk_id, "rank": context.rank, "tokens": count(text)}
 
 
 def _truncate(
-    context: ScoredChunk, budget: int, count: TokenCounter
+    context: ScoredChunk, text: str, budget: int, count: TokenCounter
 ) -> tuple[str, int, dict[str, Any]]:
-    """Binary search for the longest prefix of the text that fits, then back to a space."""
-    text = context.chunk.text
+    """Binary search for the longest prefix of `text` (the context's source text) that
+    fits, then back to a space."""
     title = source_title(context.chunk)
 
     def block(chars: int) -> str:

@@ -62,3 +62,13 @@ def test_a_first_chunk_over_budget_is_truncated_to_fit(count: TokenCounter) -> N
 def test_no_contexts(count: TokenCounter) -> None:
     packed = pack_contexts([], 100, count)
     assert packed.kept == () and packed.tokens == 0 and packed.cut == ()
+
+
+def test_given_source_texts_are_what_is_packed_cut_and_counted(count: TokenCounter) -> None:
+    contexts = _contexts([40, 40])
+    texts = ["Compressed: RRF sums reciprocal ranks. " * 20, "Short second source."]
+    packed = pack_contexts(contexts, 64, count, texts)
+    assert packed.blocks[0].startswith("[1] rag.md › RRF\n> Compressed: RRF sums")
+    assert packed.truncated is not None and packed.truncated["of_chars"] == len(texts[0])
+    assert packed.cut[0]["tokens"] == count(texts[1]), "the source as sent, not the chunk"
+    assert packed.kept == (contexts[0],), "the citation still names the chunk"
