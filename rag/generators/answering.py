@@ -10,9 +10,11 @@ Three knobs exist for small models (`shaping.py`; measured in results/generation
 out of the prompt (SmolLM2-135M writes that sentence for answerable questions too; use
 `abstain_below` on the retrieval score instead); `answer_prefix` is sent as the start of
 the reply, for the server to continue ("According to [1]," anchors it on the best
-source); `max_sentences` keeps the first sentences, where a small model drifts least. The server is
-anything with `complete(messages) -> Completion` (`ChatModel`): `OpenAIGenerator`
-(any OpenAI-compatible server) or `LocalLLMGenerator` (llama.cpp in-process).
+source); `max_sentences` keeps the first sentences, where a small model drifts least.
+
+The server is anything with `complete(messages) -> Completion` (`ChatModel`):
+`OpenAIGenerator` (any OpenAI-compatible server) or `LocalLLMGenerator` (llama.cpp
+in-process).
 
 Two exits that do not need the model:
 - `low_score_reason`: the best context scores below `abstain_below`, so the handbook
@@ -114,9 +116,7 @@ def llm_answer(
 
     Raises LLMUnavailable when the model cannot be used; the caller falls back."""
     style, prefix = params.prompt, params.answer_prefix
-    texts = source_texts(params, query, contexts)
-    packed = pack_contexts(contexts, params.context_tokens, count, texts)
-    messages = build_messages(style, query, list(packed.blocks), params.abstain_in_prompt, prefix)
+    packed, messages = prompt_for(params, style, count, query, contexts)
     schema = ANSWER_SCHEMA if style == "json" else None
     completion = llm.complete(messages, schema)
     if prefix:  # the server continued our first words; the answer is both
@@ -134,6 +134,18 @@ def llm_answer(
     if params.max_sentences is not None:
         parsed = shorten(parsed, params.max_sentences, details)
     return finish(parsed, packed, details)
+
+
+def prompt_for(
+    params: LLMParams, style: str, count: TokenCounter, query: str,
+    contexts: Sequence[ScoredChunk],
+) -> tuple[Packed, list[Message]]:  # fmt: skip
+    """The sources that fit the budget, and the messages that carry them."""
+    texts = source_texts(params, query, contexts)
+    packed = pack_contexts(contexts, params.context_tokens, count, texts)
+    blocks = list(packed.blocks)
+    prefix = params.answer_prefix
+    return packed, build_messages(style, query, blocks, params.abstain_in_prompt, prefix)
 
 
 def parse_or_repair(
@@ -216,10 +228,7 @@ def stream_answer(
     sent = False
     prefix = params.answer_prefix
     try:
-        texts = source_texts(params, query, contexts)
-        packed = pack_contexts(contexts, params.context_tokens, count, texts)
-        blocks = list(packed.blocks)
-        messages = build_messages("zero_shot", query, blocks, params.abstain_in_prompt, prefix)
+        _, messages = prompt_for(params, "zero_shot", count, query, contexts)
         for token in llm.stream(messages):
             if not sent and prefix:
                 token = join_prefix(prefix, token)
