@@ -71,11 +71,8 @@ class ExtractiveGenerator:
         self._analysed = functools.lru_cache(maxsize=CACHE_SIZE)(self._analyse)
 
     def generate(self, query: str, contexts: Sequence[ScoredChunk]) -> Answer:
-        sentences = self._sentences(contexts)
-        query_terms = set(self.analyzer.tokens(query))
-        idf = sentence_idf(sentences)
         scored = sorted(
-            ((coverage_score(query_terms, s.terms, idf), s) for s in sentences),
+            self._scored(query, contexts),
             key=lambda pair: (-pair[0], pair[1].n, pair[1].position),
         )
         chosen = [(score, s) for score, s in scored[: self.params.max_sentences] if score > 0]
@@ -100,21 +97,25 @@ class ExtractiveGenerator:
         each followed by the sentence after it (a definition often ends in a colon and
         goes on in the next one), in reading order. A context with no analysable
         sentence (a table, code) keeps its text. Compresses an LLM's sources."""
-        sentences = self._sentences(contexts)
-        query_terms = set(self.analyzer.tokens(query))
-        idf = sentence_idf(sentences)
+        scored = self._scored(query, contexts)
         out = []
         for n, context in enumerate(contexts, start=1):
-            own = [s for s in sentences if s.n == n]
+            own = [pair for pair in scored if pair[1].n == n]  # in reading order
             if not own:
                 out.append(context.chunk.text)
                 continue
-            best = sorted(
-                range(len(own)), key=lambda i: -coverage_score(query_terms, own[i].terms, idf)
-            )[:per_context]
+            best = sorted(range(len(own)), key=lambda i: -own[i][0])[:per_context]
             keep = sorted({j for i in best for j in (i, i + 1) if j < len(own)})
-            out.append(" ".join(own[j].text for j in keep))
+            out.append(" ".join(own[j][1].text for j in keep))
         return out
+
+    def _scored(self, query: str, contexts: Sequence[ScoredChunk]) -> list[tuple[float, _Sentence]]:
+        """(coverage of the query, sentence) for every sentence of the contexts, in
+        reading order; idf is estimated over these sentences (see the module docstring)."""
+        sentences = self._sentences(contexts)
+        query_terms = set(self.analyzer.tokens(query))
+        idf = sentence_idf(sentences)
+        return [(coverage_score(query_terms, s.terms, idf), s) for s in sentences]
 
     def prepare(self, chunks: Sequence[Chunk]) -> int:
         """Analyse every chunk's sentences now (a long-lived process calls this once), so
