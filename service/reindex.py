@@ -1,7 +1,7 @@
 """POST /admin/reindex: rebuild a config's index in a background thread, then swap it in.
 
     request ─▶ Job(running) ─▶ thread: build_index (chunk, fit, write, publish atomically)
-                                  └─▶ Pipeline over the new index ─▶ state.swap(name, new)
+                                  └─▶ Pipeline over the new index ─▶ state.install(name, new)
 
 Until the swap, every query is answered by the old pipeline, whose index stays in memory
 (and whose files stay on disk until `ingest.indexer` publishes the new version). If the
@@ -100,7 +100,7 @@ class Reindexer:
     def _run(self, job: Job, config: PipelineConfig) -> None:
         try:
             index = build_index(config, progress=job.progress)
-            self.state.swap(job.config, self._pipeline(job.config, config, index))
+            self.state.install(job.config, self._pipeline(job.config, config, index))
         except RagError as exc:
             self._finish(job, "failed", error=str(exc))
         except Exception as exc:  # a thread must not die silently: record it, log it

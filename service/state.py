@@ -80,12 +80,11 @@ class ServiceState:
         except ApiError as exc:  # remembered for /ready; the next request tries again
             self._load_errors[name] = f"{exc.error}; {exc.fix}"
             raise
-        warmed = pipeline.warm()  # e.g. late interaction's document vectors, before /ready
+        warmed = self.install(name, pipeline)
         log.info(
             "loaded config",
             extra={"config": name, "chunks": len(pipeline.index.chunks), **warmed},
         )
-        self.swap(name, pipeline)
         return pipeline
 
     def _from_index(self, name: str, config: PipelineConfig) -> Pipeline:
@@ -104,6 +103,14 @@ class ServiceState:
 
     def load_error(self, name: str) -> str | None:
         return self._load_errors.get(name)
+
+    def install(self, name: str, pipeline: Pipeline) -> dict[str, Any]:
+        """Warm `pipeline` (per-chunk work, e.g. late interaction's document vectors),
+        then serve it: at first load and after a reindex alike. Warming runs before the
+        swap and outside the lock, so the old pipeline keeps answering meanwhile."""
+        warmed = pipeline.warm()
+        self.swap(name, pipeline)
+        return warmed
 
     def swap(self, name: str, pipeline: Pipeline) -> None:
         """Serve `pipeline` for `name` from now on (one assignment: atomic for readers)."""

@@ -199,3 +199,27 @@ def _assert_json_logs(log: Path, request_id: str) -> None:
     rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     access = [r for r in rows if r.get("msg") == "request" and r["request_id"] == request_id]
     assert access and access[0]["path"] == "/query" and access[0]["status"] == 200
+
+
+def test_a_reindexed_pipeline_is_warmed_before_it_serves(tmp_path: Path) -> None:
+    """First load and reindex both go through `ServiceState.install`: the new index's
+    chunks are prepared (here: the extractive generator's sentence analysis) before the
+    swap, so no question after a reindex pays for a chunk seen first."""
+    from rag.pipeline import Pipeline
+    from service.state import ServiceState
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    path = write_config(tmp_path / "configs", "warm", "bm25", tmp_path / "indexes")
+    path.write_text(path.read_text().replace(str(HANDBOOK), str(corpus)))
+    config = load_config(path)
+    build_index(config)
+    state = ServiceState(Settings(configs_dir=path.parent, default_config="warm"))
+    old = state.pipeline("warm")
+    (corpus / "new.md").write_text(f"# New\n\nThe {NEW_WORD} protocol is brand new today.\n")
+    new = Pipeline(config, build_index(config), old.reranker, old.generator, old.rewriter)
+
+    warmed = state.install("warm", new)
+    assert warmed["generate_chunks_prepared"] == len(new.index.chunks)
+    assert state.pipeline("warm") is new
+    cached = new.generator._analysed.cache_info().currsize  # type: ignore[attr-defined]
+    assert cached == len({c.text for c in new.index.chunks} | {c.text for c in old.index.chunks})
