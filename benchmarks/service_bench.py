@@ -83,7 +83,10 @@ def _read(name: str) -> dict[str, Any] | None:
 
 
 def _ms(stats: dict[str, Any], key: str) -> str:
-    value = stats.get(key)
+    return _fmt_ms(stats.get(key))
+
+
+def _fmt_ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
 
 
@@ -147,8 +150,7 @@ def verdicts(runs: list[dict[str, Any]]) -> list[str]:
             (f"server app, {many['clients']} clients", many["server_app_ms"]["p50"]),
         ]
         said = "; ".join(
-            f"{what} {_ms({'v': ms}, 'v')} ms {'met' if ms <= target else 'MISSED'}"
-            for what, ms in checks
+            f"{what} {_fmt_ms(ms)} ms {'met' if ms <= target else 'MISSED'}" for what, ms in checks
         )
         out.append(f"- {run['config']} (target {target:g} ms): {said}.")
     return out
