@@ -132,6 +132,7 @@ def summarise(rows: list[dict[str, Any]], config_timeout_s: float) -> dict[str, 
         "invalid_citations_removed": sum(r["removed"] for r in rows),
         "chunks_cut_mean": _mean([r["cut"] for r in llm]),
         "answer_f1_mean (answered, answerable)": _mean([r["answer_f1"] for r in rows], 3),
+        "answer_f1_scored": sum(r["answer_f1"] is not None for r in rows),
         "faithfulness_mean (answered; claim judge)": _mean([r["faithfulness"] for r in rows], 3),
         "faithfulness_scored": sum(r["faithfulness"] is not None for r in rows),
     }
